@@ -1,0 +1,18 @@
+// The environment a run executes in: versions, BLAS, threads, SIMD, CPU. Recorded in every
+// summary.json and printed by `lmlab info`.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lmlab {
+
+// Sets LibTorch's intra-op thread count (n >= 1) and returns the count in effect.
+int set_threads(int n);
+
+// Ordered (name, value) pairs: lmlab version, git sha, build type, LibTorch version, BLAS library,
+// threads, SIMD detected and in use, CPU model, hostname.
+std::vector<std::pair<std::string, std::string>> environment_info();
+
+}  // namespace lmlab

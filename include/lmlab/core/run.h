@@ -1,0 +1,74 @@
+// RunContext: what an experiment sees while it runs. It owns the run directory
+// `runs/NAME/<timestamp>-s<seed>/` (DESIGN.md "Runs, results, claims"): the experiment logs,
+// appends metrics, records results and claims, and draws plots through it; the runner writes
+// config.toml, summary.json and, when the run dies, FAILED.
+//
+// Sweeps: an experiment made of independent points (widths, seeds, prefix lengths) computes each
+// through sweep_point(key, fn). A finished point's row is stored in points.jsonl at once, and a
+// resumed run (--resume) returns stored rows instead of recomputing them, so the final results
+// are the same as those of an uninterrupted run.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lmlab/core/claims.h"
+#include "lmlab/core/config.h"
+#include "lmlab/core/plot.h"
+#include "lmlab/core/progress.h"
+#include "lmlab/core/value.h"
+
+namespace lmlab {
+
+class RunContext {
+ public:
+  RunContext(std::string dir, Config config, uint64_t seed, bool quick);
+
+  const Config& config() const { return config_; }
+  uint64_t seed() const { return seed_; }
+  bool quick() const { return quick_; }
+  const std::string& dir() const { return dir_; }
+  // Path of a file inside the run directory.
+  std::string path(const std::string& file) const;
+
+  // A line to stdout and log.txt.
+  void log(const std::string& line);
+  // A sink that writes lines to log.txt only (for Progress, which draws on the terminal itself).
+  Progress::LineSink log_sink();
+  // One JSON object per line in metrics.jsonl.
+  void metric(const Row& row);
+  // A named result in summary.json "results". Results must be deterministic for a given seed,
+  // threads and SIMD level: no wall times here (log them as metrics).
+  void result(const std::string& key, const Value& value);
+  void claim(const Claim& claim);
+  // Renders <name>.svg and <name>.png; a plotting failure is logged and recorded, not fatal, so
+  // the numbers of the run are never lost to a missing gnuplot.
+  void plot(const LinePlot& plot, const std::string& name);
+  void plot(const ImageGrid& grid, const std::string& name);
+
+  // The row of sweep point `key`: stored if already finished, otherwise compute() and store it.
+  Row sweep_point(const std::string& key, const std::function<Row()>& compute);
+
+  const std::map<std::string, Value>& results() const { return results_; }
+  const std::vector<Claim>& claims() const { return claims_; }
+  const std::vector<std::string>& problems() const { return problems_; }
+
+ private:
+  std::string dir_;
+  Config config_;
+  uint64_t seed_;
+  bool quick_;
+  std::map<std::string, Value> results_;
+  std::vector<Claim> claims_;
+  std::vector<std::string> problems_;  // non-fatal problems (plots), reported in the summary
+  std::map<std::string, Row> finished_points_;
+};
+
+// Reads the `key` field of a sweep row; InternalError if it is missing or of another type.
+double row_number(const Row& row, const std::string& key);
+
+}  // namespace lmlab

@@ -1,0 +1,46 @@
+// Running one experiment: resolve its config, create the run directory, run it, and write
+// config.toml, run.json, summary.json (and FAILED with the error if it dies).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lmlab/core/run.h"
+
+namespace lmlab {
+
+struct ExperimentDef {
+  std::string name;            // "fmnist.mlp": area.name, as in experiments/<area>/<name>.cpp
+  std::string paper;           // "P1 (arXiv 2411.01663)", or "foundation"
+  std::string description;     // one line for `lmlab list`
+  std::string default_config;  // TOML text of experiments/<area>/<name>.toml
+  bool sweep = false;          // made of sweep points, so --resume applies
+  std::function<void(RunContext&)> body;
+};
+
+struct RunOptions {
+  std::string config_file;        // --config: TOML overrides
+  std::vector<std::string> sets;  // --set key=value, applied last
+  uint64_t seed = 1;
+  int threads = 0;                // 0: keep LibTorch's current setting
+  bool quick = false;
+  std::string out_root = "runs";  // runs go to <out_root>/<name>/<timestamp>-s<seed>/
+  std::string resume_dir;         // --resume: continue this run instead of starting one
+};
+
+struct RunOutcome {
+  std::string dir;
+  int claims = 0, claims_passed = 0;
+  std::vector<std::string> problems;
+};
+
+// Resolves defaults, [quick], --config and --set into the config (UsageError on bad keys).
+Config resolve_config(const ExperimentDef& def, const RunOptions& options);
+
+// Runs the experiment. Errors inside the body are recorded (FAILED, summary status "failed") and
+// rethrown; what was written before is kept.
+RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options);
+
+}  // namespace lmlab

@@ -1,0 +1,17 @@
+// SIMD levels for lmlab's hand-written kernels: detected once from the CPU, overridable with the
+// environment variable LMLAB_SIMD=scalar|avx2|avx512 (DESIGN.md "Kernels"). A level the CPU lacks,
+// or an unknown name, falls back to the best supported level with a warning on stderr.
+#pragma once
+
+namespace lmlab {
+
+enum class SimdLevel { Scalar = 0, AVX2 = 1, AVX512 = 2 };
+
+// The best level this CPU supports (AVX512 means F, BW, VL and DQ).
+SimdLevel detected_simd_level();
+// The level kernels use: detected, or LMLAB_SIMD when set and supported. Read once per process.
+SimdLevel active_simd_level();
+// "scalar", "avx2", "avx512".
+const char* simd_level_name(SimdLevel level);
+
+}  // namespace lmlab

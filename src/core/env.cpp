@@ -1,0 +1,61 @@
+// Environment description (include/lmlab/core/env.h).
+#include "lmlab/core/env.h"
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include <torch/torch.h>
+
+#include "core/build_info.h"
+#include "lmlab/core/error.h"
+#include "lmlab/kernels/simd.h"
+
+namespace lmlab {
+namespace {
+
+// The BLAS shared object actually mapped into this process (Debian selects it by alternatives).
+std::string loaded_blas() {
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    const size_t slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string path = line.substr(slash);
+    if (path.find("blas") != std::string::npos) return path;
+  }
+  return "unknown";
+}
+
+std::string cpu_model() {
+  std::ifstream info("/proc/cpuinfo");
+  for (std::string line; std::getline(info, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+}  // namespace
+
+int set_threads(int n) {
+  LMLAB_CHECK(n >= 1, UsageError, "--threads must be at least 1, got ", n);
+  at::set_num_threads(n);
+  return at::get_num_threads();
+}
+
+std::vector<std::pair<std::string, std::string>> environment_info() {
+  char host[256] = "unknown";
+  gethostname(host, sizeof host - 1);
+  return {
+      {"lmlab", build_version()},
+      {"git_sha", build_git_sha()},
+      {"build_type", build_type()},
+      {"libtorch", TORCH_VERSION},
+      {"blas", loaded_blas()},
+      {"threads", std::to_string(at::get_num_threads())},
+      {"simd_detected", simd_level_name(detected_simd_level())},
+      {"simd_in_use", simd_level_name(active_simd_level())},
+      {"cpu", cpu_model()},
+      {"hostname", host},
+  };
+}
+
+}  // namespace lmlab

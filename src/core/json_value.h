@@ -1,0 +1,19 @@
+// Private header (not part of the public API): Value <-> JSON, for summaries and sweep points.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "lmlab/core/value.h"
+
+namespace lmlab {
+
+// JSON objects keep insertion order, so files read in the order they were written.
+using Json = nlohmann::ordered_json;
+
+Json to_json(const Value& v);
+Json to_json(const Row& row);  // an object, keys in row order
+// Inverse of to_json(Value): numbers keep int/float, an empty array becomes an IntList.
+Value value_from_json(const Json& j);
+Row row_from_json(const Json& j);
+
+}  // namespace lmlab

@@ -1,0 +1,51 @@
+// SIMD level detection and the LMLAB_SIMD override (include/lmlab/kernels/simd.h).
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "lmlab/kernels/simd.h"
+
+namespace lmlab {
+
+SimdLevel detected_simd_level() {
+  static const SimdLevel level = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+      return SimdLevel::AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SimdLevel::AVX2;
+    return SimdLevel::Scalar;
+  }();
+  return level;
+}
+
+const char* simd_level_name(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::Scalar: return "scalar";
+    case SimdLevel::AVX2: return "avx2";
+    case SimdLevel::AVX512: return "avx512";
+  }
+  return "unknown";
+}
+
+SimdLevel active_simd_level() {
+  static const SimdLevel level = [] {
+    const SimdLevel detected = detected_simd_level();
+    const char* env = std::getenv("LMLAB_SIMD");
+    if (!env || !*env) return detected;
+    const std::string want = env;
+    for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512}) {
+      if (want != simd_level_name(l)) continue;
+      if (l <= detected) return l;
+      std::fprintf(stderr, "lmlab: warning: LMLAB_SIMD=%s is not supported by this CPU; using %s\n",
+                   env, simd_level_name(detected));
+      return detected;
+    }
+    std::fprintf(stderr, "lmlab: warning: LMLAB_SIMD=%s is unknown (use scalar, avx2 or avx512); using %s\n",
+                 env, simd_level_name(detected));
+    return detected;
+  }();
+  return level;
+}
+
+}  // namespace lmlab
