@@ -165,7 +165,7 @@ void Config::validate(const std::string& key, Value& v, const std::string& origi
   auto it = values_.find(key);
   LMLAB_CHECK(it != values_.end(), UsageError, origin, ": unknown config key '", key,
               "'. Valid keys:\n", describe_keys());
-  LMLAB_CHECK(coerce(it->second, v), UsageError, origin, ": key '", key, "' must be a ",
+  LMLAB_CHECK(coerce(it->second, v), UsageError, origin, ": key '", key, "' takes a value of type ",
               type_name(it->second), ", got the ", type_name(v), " ", to_string(v),
               ". Valid keys:\n", describe_keys());
 }
