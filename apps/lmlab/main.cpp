@@ -1,1 +1,168 @@
-int main() { return 0; }
+// lmlab: the command-line workbench (DESIGN.md "Runs, results, claims").
+//   lmlab list | info | run NAME [...] | reproduce [--quick|--full] [--only GLOB] | report DIR
+// Exit codes: 0 success, 2 usage or config error, 3 input/data error, 1 anything else.
+#include <fnmatch.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "lmlab/core/env.h"
+#include "lmlab/core/error.h"
+#include "lmlab/core/report.h"
+#include "registry.h"
+
+namespace fs = std::filesystem;
+using namespace lmlab;
+
+namespace {
+
+int default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+void cmd_list() {
+  for (const ExperimentDef& def : all_experiments())
+    std::printf("%-34s %-28s %s%s\n", def.name.c_str(), def.paper.c_str(), def.description.c_str(),
+                def.sweep ? " [sweep]" : "");
+}
+
+void cmd_info() {
+  for (const auto& [k, v] : environment_info()) std::printf("%-14s %s\n", k.c_str(), v.c_str());
+  std::printf("%-14s %zu\n", "experiments", all_experiments().size());
+}
+
+// Run directories under `root`: `root` itself if it holds summary.json, else every directory
+// below it that does, sorted.
+std::vector<std::string> find_run_dirs(const std::string& root) {
+  LMLAB_CHECK(fs::is_directory(root), UsageError, "'", root, "' is not a directory");
+  if (fs::exists(root + "/summary.json")) return {root};
+  std::vector<std::string> dirs;
+  for (const auto& e : fs::recursive_directory_iterator(root))
+    if (e.is_regular_file() && e.path().filename() == "summary.json") dirs.push_back(e.path().parent_path().string());
+  std::sort(dirs.begin(), dirs.end());
+  LMLAB_CHECK(!dirs.empty(), UsageError, "'", root,
+              "' holds no runs (no summary.json below it); pass a run directory or a reproduce directory");
+  return dirs;
+}
+
+int cmd_run(const std::string& name, const RunOptions& options) {
+  const RunOutcome out = run_experiment(find_experiment(name), options);
+  write_report({out.dir}, out.dir + "/report.html", "lmlab run " + name);
+  std::printf("report: %s/report.html\n", out.dir.c_str());
+  for (const std::string& p : out.problems) std::fprintf(stderr, "problem: %s\n", p.c_str());
+  return out.problems.empty() ? 0 : 1;
+}
+
+int cmd_reproduce(RunOptions options, const std::string& only, std::string out_dir) {
+  if (out_dir.empty()) {
+    char stamp[32];
+    std::time_t t = std::time(nullptr);
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&t));
+    out_dir = std::string("runs/reproduce/") + stamp + (options.quick ? "-quick" : "-full");
+  }
+  options.out_root = out_dir;
+  std::vector<const ExperimentDef*> selected;
+  for (const ExperimentDef& def : all_experiments())
+    if (only.empty() || fnmatch(only.c_str(), def.name.c_str(), 0) == 0) selected.push_back(&def);
+  LMLAB_CHECK(!selected.empty(), UsageError, "--only '", only, "' matches no experiment (see lmlab list)");
+
+  int failed_runs = 0, claims = 0, passed = 0;
+  for (size_t i = 0; i < selected.size(); ++i) {
+    std::printf("== [%zu/%zu] %s\n", i + 1, selected.size(), selected[i]->name.c_str());
+    std::fflush(stdout);
+    try {
+      const RunOutcome out = run_experiment(*selected[i], options);
+      claims += out.claims;
+      passed += out.claims_passed;
+    } catch (const std::exception& e) {
+      ++failed_runs;  // recorded in its run directory; the other experiments still run
+      std::fprintf(stderr, "experiment %s failed: %s\n", selected[i]->name.c_str(), e.what());
+    }
+  }
+  const std::vector<std::string> dirs = find_run_dirs(out_dir);
+  write_claims_json(dirs, out_dir + "/claims.json");
+  write_report(dirs, out_dir + "/report.html",
+               std::string("lmlab reproduce (") + (options.quick ? "quick" : "full") + ")");
+  std::printf("\n%d/%d claims passed, %d of %zu experiments failed to run\nreport: %s/report.html\n", passed,
+              claims, failed_runs, selected.size(), out_dir.c_str());
+  return failed_runs == 0 ? 0 : 1;
+}
+
+int cmd_report(const std::string& dir) {
+  const std::vector<std::string> dirs = find_run_dirs(dir);
+  write_report(dirs, dir + "/report.html", "lmlab report " + dir);
+  if (dirs.size() > 1) write_claims_json(dirs, dir + "/claims.json");
+  std::printf("report: %s/report.html (%zu runs)\n", dir.c_str(), dirs.size());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"lmlab: run the experiments of ten language-model theory papers and check their claims"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("lmlab ") + environment_info().front().second);
+
+  app.add_subcommand("list", "List the experiments");
+  app.add_subcommand("info", "Show versions, BLAS, threads and SIMD level");
+
+  RunOptions options;
+  options.threads = default_threads();
+  std::string name, resume;
+  CLI::App* run = app.add_subcommand("run", "Run one experiment into runs/NAME/<timestamp>-s<seed>/");
+  run->add_option("name", name, "Experiment name (see lmlab list)")->required();
+  run->add_option("--config", options.config_file, "TOML file with config overrides")->check(CLI::ExistingFile);
+  run->add_option("--set", options.sets, "Override one config key: key=value (repeatable)");
+  run->add_option("--seed", options.seed, "Random seed")->capture_default_str();
+  run->add_option("--threads", options.threads, "LibTorch intra-op threads")->capture_default_str()->check(CLI::PositiveNumber);
+  run->add_flag("--quick", options.quick, "Use the experiment's quick settings");
+  run->add_option("--out", options.out_root, "Root directory for runs")->capture_default_str();
+  run->add_option("--resume", resume, "Continue an interrupted sweep run in this directory")->check(CLI::ExistingDirectory);
+
+  RunOptions rep_options;
+  rep_options.threads = default_threads();
+  rep_options.quick = true;
+  bool full = false;
+  std::string only, rep_out;
+  CLI::App* reproduce = app.add_subcommand("reproduce", "Run every experiment's claims and write report.html");
+  auto* quick_flag = reproduce->add_flag("--quick", "Quick settings, about 10 minutes on 2 cores (default)");
+  reproduce->add_flag("--full", full, "Paper-scale settings")->excludes(quick_flag);
+  reproduce->add_option("--only", only, "Only experiments whose name matches this glob, e.g. 'fmnist.*'");
+  reproduce->add_option("--seed", rep_options.seed, "Random seed")->capture_default_str();
+  reproduce->add_option("--threads", rep_options.threads, "LibTorch intra-op threads")->capture_default_str()->check(CLI::PositiveNumber);
+  reproduce->add_option("--out", rep_out, "Output directory (default runs/reproduce/<timestamp>-<mode>)");
+
+  std::string report_dir;
+  CLI::App* report = app.add_subcommand("report", "Write report.html for a run or a reproduce directory");
+  report->add_option("dir", report_dir, "Run directory or reproduce directory")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help, version or the parse error
+    return code == 0 ? 0 : static_cast<int>(ExitCode::Usage);
+  }
+
+  try {
+    if (app.got_subcommand("list")) return cmd_list(), 0;
+    if (app.got_subcommand("info")) return cmd_info(), 0;
+    if (app.got_subcommand("report")) return cmd_report(report_dir);
+    if (app.got_subcommand("run")) {
+      if (!resume.empty())
+        LMLAB_CHECK(options.sets.empty() && options.config_file.empty(), UsageError,
+                    "--resume keeps the run's own config.toml; drop --set and --config");
+      options.resume_dir = resume;
+      return cmd_run(name, options);
+    }
+    rep_options.quick = !full;
+    return cmd_reproduce(rep_options, only, rep_out);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "lmlab: error: %s\n", e.what());
+    return static_cast<int>(e.exit_code());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lmlab: error: %s\n", e.what());
+    return static_cast<int>(ExitCode::Failure);
+  }
+}

@@ -1,0 +1,50 @@
+# lmlab: the two commands of the README (`make test`, `make demo`) and their parts.
+# Each target does the set-up it needs on a fresh Debian 12 machine.
+
+BUILD     ?= build
+BUILD_TYPE ?= Release
+JOBS      ?= $(shell nproc)
+PYTHON    ?= /usr/bin/python3
+LMLAB     := $(BUILD)/lmlab
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure build test smoke demo bench clean
+
+all: build
+
+deps:
+	./scripts/install-deps.sh
+
+$(BUILD)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+configure: deps $(BUILD)/build.ninja
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Unit and integration tests (CTest), then a CLI smoke run.
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory smoke
+
+smoke:
+	$(LMLAB) list
+	$(LMLAB) info
+	rm -rf $(BUILD)/smoke
+	$(LMLAB) run foundation.teacher_student --quick --out $(BUILD)/smoke
+	$(LMLAB) report $(BUILD)/smoke
+
+# The quick reproduction of every claim: runs/demo/report.html.
+demo: build
+	rm -rf runs/demo
+	$(LMLAB) reproduce --quick --out runs/demo
+
+# Benchmarks: lmlab C++ against Python PyTorch (bench/peers) in the same run.
+bench: deps
+	cmake -S . -B $(BUILD)-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DLMLAB_BENCH=ON -DLMLAB_TESTS=OFF $(CMAKE_FLAGS)
+	cmake --build $(BUILD)-bench -j $(JOBS)
+	BUILD=$(BUILD)-bench PYTHON=$(PYTHON) ./bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-bench

@@ -1,0 +1,33 @@
+// The experiment table (experiments/registry.h).
+#include "registry.h"
+
+#include "lmlab/core/error.h"
+
+namespace lmlab {
+
+// One factory per experiment file.
+ExperimentDef teacher_student_experiment();
+ExperimentDef fmnist_mlp_experiment();
+ExperimentDef text_gpt_experiment();
+
+const std::vector<ExperimentDef>& all_experiments() {
+  static const std::vector<ExperimentDef> table = [] {
+    std::vector<ExperimentDef> t = {teacher_student_experiment(), fmnist_mlp_experiment(),
+                                    text_gpt_experiment()};
+    for (const ExperimentDef& def : t)
+      LMLAB_ASSERT(!def.default_config.empty(), "experiment ", def.name, " has no default config");
+    return t;
+  }();
+  return table;
+}
+
+const ExperimentDef& find_experiment(const std::string& name) {
+  std::string names;
+  for (const ExperimentDef& def : all_experiments()) {
+    if (def.name == name) return def;
+    names += "  " + def.name + "\n";
+  }
+  throw UsageError("unknown experiment '" + name + "'. Known experiments (lmlab list):\n" + names);
+}
+
+}  // namespace lmlab

@@ -1,0 +1,227 @@
+// The CLI as a user meets it: exit codes, error messages, run directories, resume, determinism.
+// Each test runs the real `lmlab` binary in a fresh temporary directory.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "test_paths.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string output;  // stdout and stderr together
+};
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("lmlab_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+            std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs `lmlab ARGS` with `env` prefixed (e.g. "LMLAB_DATA_DIR=/x"), in the temp directory.
+  Result lmlab(const std::string& args, const std::string& env = "") const {
+    const std::string cmd = "cd " + dir_.string() + " && " + env + " " + LMLAB_CLI_PATH + " " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    const int status = pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  }
+
+  // The single run directory below runs/NAME (or below `root`).
+  fs::path only_run(const fs::path& root) const {
+    std::vector<fs::path> runs;
+    for (const auto& e : fs::directory_iterator(root)) runs.push_back(e.path());
+    EXPECT_EQ(runs.size(), 1u) << root;
+    return runs.empty() ? fs::path() : runs[0];
+  }
+
+  static json read_json(const fs::path& p) {
+    std::ifstream in(p);
+    return json::parse(in);
+  }
+
+  fs::path dir_;
+};
+
+const char kSweep[] = "foundation.teacher_student";
+
+}  // namespace
+
+TEST_F(Cli, HelpAndListAndInfo) {
+  EXPECT_EQ(lmlab("--help").code, 0);
+  EXPECT_EQ(lmlab("run --help").code, 0);
+  EXPECT_EQ(lmlab("reproduce --help").code, 0);
+  Result list = lmlab("list");
+  EXPECT_EQ(list.code, 0);
+  EXPECT_NE(list.output.find("fmnist.mlp"), std::string::npos);
+  EXPECT_NE(list.output.find("text.gpt"), std::string::npos);
+  Result info = lmlab("info", "LMLAB_SIMD=scalar");
+  EXPECT_EQ(info.code, 0);
+  EXPECT_NE(info.output.find("libtorch"), std::string::npos) << info.output;
+  EXPECT_NE(info.output.find("simd_in_use    scalar"), std::string::npos) << info.output;
+}
+
+TEST_F(Cli, UsageErrorsExitWithTwo) {
+  EXPECT_EQ(lmlab("").code, 2);
+  EXPECT_EQ(lmlab("frobnicate").code, 2);
+  Result unknown = lmlab("run no.such");
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.output.find("unknown experiment 'no.such'"), std::string::npos) << unknown.output;
+  EXPECT_NE(unknown.output.find("fmnist.mlp"), std::string::npos) << unknown.output;
+
+  Result key = lmlab(std::string("run ") + kSweep + " --quick --set no_such_key=1");
+  EXPECT_EQ(key.code, 2);
+  EXPECT_NE(key.output.find("unknown config key 'no_such_key'"), std::string::npos) << key.output;
+  EXPECT_NE(key.output.find("train.steps (int)"), std::string::npos) << key.output;
+
+  Result type = lmlab(std::string("run ") + kSweep + " --quick --set train.steps=fast");
+  EXPECT_EQ(type.code, 2);
+  EXPECT_NE(type.output.find("takes a value of type int"), std::string::npos) << type.output;
+  EXPECT_EQ(lmlab(std::string("run ") + kSweep + " --threads 0").code, 2);
+  EXPECT_FALSE(fs::exists(dir_ / "runs")) << "a rejected config must not create a run";
+}
+
+TEST_F(Cli, ConfigFileOverridesAndIsChecked) {
+  std::ofstream(dir_ / "bad.toml") << "[train]\nstepz = 3\n";
+  Result bad = lmlab(std::string("run ") + kSweep + " --config bad.toml");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.output.find("bad.toml: unknown config key 'train.stepz'"), std::string::npos) << bad.output;
+  EXPECT_EQ(lmlab(std::string("run ") + kSweep + " --config missing.toml").code, 2);
+}
+
+TEST_F(Cli, NonWritableOutputIsADataError) {
+  std::ofstream(dir_ / "afile") << "x";
+  Result r = lmlab(std::string("run ") + kSweep + " --quick --out afile/runs");
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_NE(r.output.find("cannot create directory"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, MissingDataPackageIsADataErrorAndMarksTheRunFailed) {
+  Result r = lmlab("run fmnist.mlp --quick", "LMLAB_DATA_DIR=" + (dir_ / "nowhere").string());
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_NE(r.output.find("dataset-fashion-mnist"), std::string::npos) << r.output;
+  const fs::path run = only_run(dir_ / "runs" / "fmnist.mlp");
+  ASSERT_TRUE(fs::exists(run / "FAILED"));
+  const json s = read_json(run / "summary.json");
+  EXPECT_EQ(s["status"], "failed");
+  EXPECT_NE(s["error"].get<std::string>().find("dataset-fashion-mnist"), std::string::npos);
+  EXPECT_TRUE(fs::exists(run / "config.toml"));
+}
+
+TEST_F(Cli, ResumeRejectsNonRunsAndNonSweeps) {
+  fs::create_directories(dir_ / "empty");
+  Result r = lmlab(std::string("run ") + kSweep + " --resume empty");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("not an lmlab run directory"), std::string::npos) << r.output;
+
+  // A failed fmnist.mlp run directory: fmnist.mlp is not a sweep.
+  lmlab("run fmnist.mlp --quick", "LMLAB_DATA_DIR=" + (dir_ / "nowhere").string());
+  const fs::path run = only_run(dir_ / "runs" / "fmnist.mlp");
+  const std::string before = read_json(run / "summary.json").dump();
+  r = lmlab("run fmnist.mlp --resume " + run.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("is not a sweep"), std::string::npos) << r.output;
+  r = lmlab(std::string("run ") + kSweep + " --resume " + run.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("is a run of 'fmnist.mlp'"), std::string::npos) << r.output;
+  EXPECT_EQ(read_json(run / "summary.json").dump(), before) << "a refused resume must not touch the run";
+}
+
+TEST_F(Cli, RunWritesTheDocumentedFilesAndIsDeterministic) {
+  Result a = lmlab(std::string("run ") + kSweep + " --quick --seed 7 --threads 1 --out a");
+  ASSERT_EQ(a.code, 0) << a.output;
+  Result b = lmlab(std::string("run ") + kSweep + " --quick --seed 7 --threads 1 --out b");
+  ASSERT_EQ(b.code, 0) << b.output;
+  const fs::path ra = only_run(dir_ / "a" / kSweep), rb = only_run(dir_ / "b" / kSweep);
+  EXPECT_NE(ra.filename().string().find("-s7"), std::string::npos);
+  for (const char* f : {"config.toml", "metrics.jsonl", "summary.json", "log.txt", "run.json", "report.html"})
+    EXPECT_TRUE(fs::exists(ra / f)) << f;
+  const json sa = read_json(ra / "summary.json"), sb = read_json(rb / "summary.json");
+  for (const char* k : {"experiment", "paper", "version", "git_sha", "seed", "quick", "started", "finished",
+                        "wall_s", "config", "results", "claims", "environment"})
+    EXPECT_TRUE(sa.contains(k)) << k;
+  EXPECT_EQ(sa["status"], "ok");
+  ASSERT_FALSE(sa["claims"].empty());
+  for (const char* k : {"id", "statement", "measured", "comparator", "threshold", "passed"})
+    EXPECT_TRUE(sa["claims"][0].contains(k)) << k;
+  EXPECT_EQ(sa["results"], sb["results"]) << "same seed and threads must give identical results";
+  EXPECT_EQ(sa["claims"], sb["claims"]);
+
+  Result c = lmlab(std::string("run ") + kSweep + " --quick --seed 8 --threads 1 --out c");
+  ASSERT_EQ(c.code, 0) << c.output;
+  EXPECT_NE(read_json(only_run(dir_ / "c" / kSweep) / "summary.json")["results"], sa["results"])
+      << "another seed should give other numbers";
+}
+
+TEST_F(Cli, ResumeAfterKillKeepsFinishedPointsAndMatchesAnUninterruptedRun) {
+  ASSERT_EQ(lmlab(std::string("run ") + kSweep + " --quick --seed 3 --threads 1 --out full").code, 0);
+  const json full = read_json(only_run(dir_ / "full" / kSweep) / "summary.json");
+
+  // Start the same run, kill it as soon as its first point is stored.
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (chdir(dir_.c_str()) != 0) _exit(127);
+    freopen("/dev/null", "w", stdout);
+    execl(LMLAB_CLI_PATH, "lmlab", "run", kSweep, "--quick", "--seed", "3", "--threads", "1", "--out", "cut",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  fs::path run;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(dir_ / "cut" / kSweep)) {
+      for (const auto& e : fs::directory_iterator(dir_ / "cut" / kSweep)) run = e.path();
+      if (!run.empty() && fs::exists(run / "points.jsonl") && fs::file_size(run / "points.jsonl") > 0) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  ASSERT_FALSE(run.empty());
+  ASSERT_FALSE(fs::exists(run / "summary.json")) << "the run finished before it could be interrupted";
+  std::ifstream points(run / "points.jsonl");
+  const std::string first_point((std::istreambuf_iterator<char>(points)), std::istreambuf_iterator<char>());
+
+  Result r = lmlab("run " + std::string(kSweep) + " --resume " + run.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("already finished"), std::string::npos) << r.output;
+  const json resumed = read_json(run / "summary.json");
+  EXPECT_EQ(resumed["results"], full["results"]);
+  EXPECT_EQ(resumed["claims"], full["claims"]);
+  std::ifstream after(run / "points.jsonl");
+  const std::string all_points((std::istreambuf_iterator<char>(after)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all_points.rfind(first_point, 0), 0u) << "finished points must be kept, not rewritten";
+}
+
+TEST_F(Cli, ReportOfARunAndOfNothing) {
+  ASSERT_EQ(lmlab(std::string("run ") + kSweep + " --quick --out r").code, 0);
+  const fs::path run = only_run(dir_ / "r" / kSweep);
+  fs::remove(run / "report.html");
+  Result r = lmlab("report " + run.string());
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(run / "report.html"));
+  fs::create_directories(dir_ / "nothing");
+  EXPECT_EQ(lmlab("report nothing").code, 2);
+}
