@@ -1,0 +1,21 @@
+// Parameter bookkeeping for fine-tuning (P2's prefix / LoRA / NTK-Attention runs train a few
+// tensors of a frozen backbone): freeze by name, count what is trained.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <torch/torch.h>
+
+namespace lmlab {
+
+// Sets requires_grad = trainable(name) for every parameter of `module` (names as in
+// named_parameters(), e.g. "blocks.0.attn.core.Z"); returns the number of trainable scalars.
+int64_t set_trainable(torch::nn::Module& module,
+                      const std::function<bool(const std::string& name)>& trainable);
+
+int64_t count_parameters(const torch::nn::Module& module);
+int64_t count_trainable_parameters(const torch::nn::Module& module);
+
+}  // namespace lmlab

@@ -1,0 +1,92 @@
+// Softmax attention core and multi-head attention (include/lmlab/models/attention.h).
+#include "lmlab/models/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "lmlab/core/error.h"
+
+namespace lmlab {
+
+namespace {
+void check_qkv(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+  LMLAB_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, UsageError,
+              "attention expects q, k, v of shape [B,H,T,D]; got q ", q.sizes(), ", k ", k.sizes(),
+              ", v ", v.sizes());
+  LMLAB_CHECK(k.sizes() == v.sizes() && q.size(0) == k.size(0) && q.size(1) == k.size(1) &&
+                  q.size(3) == k.size(3),
+              UsageError, "attention shapes disagree: q ", q.sizes(), ", k ", k.sizes(), ", v ",
+              v.sizes(), "; k and v must be [B,H,S,D] with q's B, H and D");
+}
+}  // namespace
+
+torch::Tensor SoftmaxAttention::probabilities(const torch::Tensor& q, const torch::Tensor& k,
+                                              bool causal) {
+  const int64_t t = q.size(2), s = k.size(2);
+  auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(3)));
+  if (causal) {
+    LMLAB_CHECK(t <= s, UsageError, "causal attention needs at least as many keys as queries; got ",
+                t, " queries and ", s, " keys");
+    // Query i (of the last t positions) sees keys 0 .. s-t+i.
+    auto future = torch::ones({t, s}, q.options().dtype(torch::kBool)).triu(s - t + 1);
+    scores = scores.masked_fill(future, -std::numeric_limits<double>::infinity());
+  }
+  return torch::softmax(scores, -1);
+}
+
+torch::Tensor SoftmaxAttention::forward(const torch::Tensor& q, const torch::Tensor& k,
+                                        const torch::Tensor& v, bool causal) {
+  check_qkv(q, k, v);
+  auto p = probabilities(q, k, causal);
+  if (record_) last_ = p.detach();
+  return torch::matmul(p, v);
+}
+
+AttentionFactory default_attention_factory() {
+  return [](int64_t, int64_t, int64_t) { return std::make_shared<SoftmaxAttention>(); };
+}
+
+MultiHeadAttentionImpl::MultiHeadAttentionImpl(const MultiHeadAttentionOptions& options)
+    : options_(options) {
+  const int64_t c = options.width(), h = options.heads();
+  LMLAB_CHECK(h >= 1, UsageError, "attention heads must be >= 1; got ", h);
+  LMLAB_CHECK(c >= 1 && c % h == 0, UsageError, "attention width ", c,
+              " is not a positive multiple of heads ", h, "; choose width = heads * head_dim (e.g. ",
+              h * std::max<int64_t>(1, (c + h - 1) / h), ")");
+  q_ = make_linear(options.linear(), c, c, options.bias());
+  k_ = make_linear(options.linear(), c, c, options.bias());
+  v_ = make_linear(options.linear(), c, c, options.bias());
+  o_ = make_linear(options.linear(), c, c, options.bias());
+  register_module("q", q_.ptr());
+  register_module("k", k_.ptr());
+  register_module("v", v_.ptr());
+  register_module("o", o_.ptr());
+  core_ = options.core() ? options.core() : std::make_shared<SoftmaxAttention>();
+  register_module("core", core_);
+}
+
+torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, bool causal) {
+  const int64_t c = options_.width(), h = options_.heads();
+  LMLAB_CHECK(x.dim() == 3 && x.size(2) == c, UsageError, "attention expects x of shape [B,T,", c,
+              "]; got ", x.sizes());
+  const int64_t b = x.size(0), t = x.size(1);
+  auto split = [&](torch::nn::AnyModule& proj) {  // [B,T,C] -> [B,H,T,D]
+    return proj.forward(x).reshape({b, t, h, c / h}).transpose(1, 2);
+  };
+  auto y = core_->forward(split(q_), split(k_), split(v_), causal);
+  LMLAB_CHECK(y.dim() == 4 && y.size(0) == b && y.size(1) == h && y.size(2) == t &&
+                  y.size(3) == c / h,
+              UsageError, "the attention core returned shape ", y.sizes(), "; expected [B,H,T,D] = [",
+              b, ",", h, ",", t, ",", c / h, "]");
+  return o_.forward(y.transpose(1, 2).reshape({b, t, c}));
+}
+
+void MultiHeadAttentionImpl::init_gpt2(double std, double out_std) {
+  init_linear_gpt2(*q_.ptr(), std);
+  init_linear_gpt2(*k_.ptr(), std);
+  init_linear_gpt2(*v_.ptr(), std);
+  init_linear_gpt2(*o_.ptr(), out_std);
+}
+
+}  // namespace lmlab
