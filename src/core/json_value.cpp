@@ -7,6 +7,10 @@
 
 namespace lmlab {
 
+std::string dump_json(const Json& j, int indent) {
+  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
 Json to_json(const Value& v) {
   return std::visit([](const auto& x) { return Json(x); }, v);
 }

@@ -10,6 +10,10 @@ namespace lmlab {
 // JSON objects keep insertion order, so files read in the order they were written.
 using Json = nlohmann::ordered_json;
 
+// Serialises `j`; bytes that are not valid UTF-8 (sampled text can hold any byte) become U+FFFD
+// instead of failing the write.
+std::string dump_json(const Json& j, int indent = -1);
+
 Json to_json(const Value& v);
 Json to_json(const Row& row);  // an object, keys in row order
 // Inverse of to_json(Value): numbers keep int/float, an empty array becomes an IntList.

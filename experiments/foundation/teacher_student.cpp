@@ -1,0 +1,97 @@
+// foundation.teacher_student: a sweep over student width on teacher-student regression.
+//
+// Teacher f*(x) = a^T relu(W x / sqrt(d)) / sqrt(m*) (TwoLayerTeacher), x ~ N(0, I_d). Students
+// are MLP(d -> width -> 1, ReLU) trained by full-batch Adam on squared loss. Per width: train and
+// test MSE, and the test MSE relative to Var(y_test) (1.0 = predicting the mean).
+//
+// Claims (ours, not a paper's; they check the pipe end to end with a known answer):
+//  * a student at least as wide as the teacher can represent it exactly, so the widest student
+//    must learn it: relative test MSE < 0.1 (at most 10% of the target variance left);
+//  * more width helps: the log-log slope of relative test MSE against width is negative.
+#include <cmath>
+
+#include "lmlab/core/error.h"
+#include "lmlab/core/progress.h"
+#include "lmlab/core/seed.h"
+#include "lmlab/data/synthetic.h"
+#include "lmlab/models/mlp.h"
+#include "registry.h"
+#include "stats.h"
+
+namespace lmlab {
+namespace {
+
+Row train_student(RunContext& ctx, int64_t width, const RegressionData& train, const RegressionData& test) {
+  const Config& cfg = ctx.config();
+  seed_everything(derive_seed(ctx.seed(), "student-" + std::to_string(width)));
+  MLP student(MLPOptions(train.x.size(1), {width}, 1));
+  torch::optim::Adam opt(student->parameters(), torch::optim::AdamOptions(cfg.get_float("train.lr")));
+  const int64_t steps = cfg.get_int("train.steps"), log_every = cfg.get_int("train.log_every");
+  Progress bar("width " + std::to_string(width), steps, ctx.log_sink());
+  double train_mse = 0;
+  for (int64_t step = 1; step <= steps; ++step) {
+    torch::Tensor loss = torch::mse_loss(student->forward(train.x), train.y);
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    train_mse = loss.item<double>();
+    if (step % log_every == 0 || step == steps) {
+      ctx.metric({{"width", width}, {"step", step}, {"train_mse", train_mse}});
+      bar.advance(step % log_every == 0 ? log_every : step % log_every, "mse " + std::to_string(train_mse));
+    }
+  }
+  bar.finish();
+  torch::NoGradGuard no_grad;
+  const double test_mse = torch::mse_loss(student->forward(test.x), test.y).item<double>();
+  const double rel = test_mse / test.y.var().item<double>();
+  return {{"width", width}, {"train_mse", train_mse}, {"test_mse", test_mse}, {"relative_test_mse", rel}};
+}
+
+void run(RunContext& ctx) {
+  const Config& cfg = ctx.config();
+  const TwoLayerTeacher teacher(TeacherOptions()
+                                    .dim(cfg.get_int("dim"))
+                                    .teacher_width(cfg.get_int("teacher_width"))
+                                    .noise_std(cfg.get_float("noise_std"))
+                                    .seed(derive_seed(ctx.seed(), "teacher")));
+  const RegressionData train = teacher.sample(cfg.get_int("n_train"), derive_seed(ctx.seed(), "train"));
+  const RegressionData test = teacher.sample(cfg.get_int("n_test"), derive_seed(ctx.seed(), "test"));
+
+  std::vector<double> widths, train_mse, test_mse, rel;
+  for (int64_t w : cfg.get_int_list("widths")) {
+    LMLAB_CHECK(w >= 1, UsageError, "widths must be >= 1, got ", w);
+    const Row row = ctx.sweep_point("width=" + std::to_string(w), [&] { return train_student(ctx, w, train, test); });
+    widths.push_back(w);
+    train_mse.push_back(row_number(row, "train_mse"));
+    test_mse.push_back(row_number(row, "test_mse"));
+    rel.push_back(row_number(row, "relative_test_mse"));
+  }
+  LMLAB_CHECK(widths.size() >= 2, UsageError, "widths needs at least two entries to measure a trend");
+  const double slope = loglog_slope(widths, rel);
+  ctx.result("widths", FloatList(widths));
+  ctx.result("train_mse", FloatList(train_mse));
+  ctx.result("test_mse", FloatList(test_mse));
+  ctx.result("relative_test_mse", FloatList(rel));
+  ctx.result("loglog_slope", slope);
+
+  ctx.plot(LinePlot{"Students learning a width-" + std::to_string(cfg.get_int("teacher_width")) + " teacher",
+                    "student width", "MSE",
+                    true, true,
+                    {{"train", widths, train_mse, {}}, {"test", widths, test_mse, {}}}},
+           "mse_vs_width");
+  ctx.claim(make_claim("widest_student_learns_teacher",
+                       "the widest student learns the teacher: test MSE / Var(y) < 0.1", rel.back(),
+                       Comparator::Less, 0.1));
+  ctx.claim(make_claim("width_helps", "relative test MSE falls with width: log-log slope < 0", slope,
+                       Comparator::Less, 0.0));
+}
+
+}  // namespace
+
+ExperimentDef teacher_student_experiment() {
+  return {"foundation.teacher_student", "foundation (no paper)",
+          "students of growing width learn a random two-layer teacher",
+          embedded_config("foundation.teacher_student"), /*sweep=*/true, run};
+}
+
+}  // namespace lmlab

@@ -1,0 +1,104 @@
+// RunContext (include/lmlab/core/run.h).
+#include "lmlab/core/run.h"
+
+#include <iostream>
+#include <sstream>
+
+#include "core/files.h"
+#include "core/json_value.h"
+#include "lmlab/core/error.h"
+
+namespace lmlab {
+
+namespace {
+const char kPointsFile[] = "points.jsonl";
+}
+
+RunContext::RunContext(std::string dir, Config config, uint64_t seed, bool quick)
+    : dir_(std::move(dir)), config_(std::move(config)), seed_(seed), quick_(quick) {
+  const std::string points = path(kPointsFile);
+  if (!file_exists(points)) return;
+  std::istringstream in(read_file(points));
+  int line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (line.empty()) continue;
+    try {
+      const Json j = Json::parse(line);
+      finished_points_[j.at("key").get<std::string>()] = row_from_json(j.at("row"));
+    } catch (const std::exception& e) {
+      // A line torn by a crash is the only expected damage: that point is simply recomputed.
+      log("warning: " + points + ":" + std::to_string(line_no) + " is unreadable (" + e.what() +
+          "); that point will be recomputed");
+    }
+  }
+}
+
+std::string RunContext::path(const std::string& file) const { return dir_ + "/" + file; }
+
+void RunContext::log(const std::string& line) {
+  std::cout << line << std::endl;
+  append_line(path("log.txt"), line);
+}
+
+Progress::LineSink RunContext::log_sink() {
+  return [this](const std::string& line) { append_line(path("log.txt"), line); };
+}
+
+void RunContext::metric(const Row& row) { append_line(path("metrics.jsonl"), dump_json(to_json(row))); }
+
+void RunContext::result(const std::string& key, const Value& value) { results_[key] = value; }
+
+void RunContext::claim(const Claim& c) {
+  claims_.push_back(c);
+  std::ostringstream os;
+  os << "claim " << c.id << ": " << (c.passed ? "PASS" : "FAIL") << "  measured " << c.measured << " "
+     << comparator_symbol(c.comparator) << " " << c.threshold << "  (" << c.statement << ")";
+  log(os.str());
+}
+
+void RunContext::plot(const LinePlot& p, const std::string& name) {
+  try {
+    render_line_plot(p, path(name));
+  } catch (const std::exception& e) {
+    problems_.push_back("plot " + name + ": " + e.what());
+    log("error: plot " + name + " not written: " + e.what());
+  }
+}
+
+void RunContext::plot(const ImageGrid& g, const std::string& name) {
+  try {
+    render_image_grid(g, path(name));
+  } catch (const std::exception& e) {
+    problems_.push_back("plot " + name + ": " + e.what());
+    log("error: plot " + name + " not written: " + e.what());
+  }
+}
+
+Row RunContext::sweep_point(const std::string& key, const std::function<Row()>& compute) {
+  auto it = finished_points_.find(key);
+  if (it != finished_points_.end()) {
+    log("point " + key + ": already finished, reusing its stored results");
+    return it->second;
+  }
+  Row row = compute();
+  Json j = Json::object();
+  j["key"] = key;
+  j["row"] = to_json(row);
+  append_line(path(kPointsFile), dump_json(j));
+  finished_points_[key] = row;
+  return row;
+}
+
+double row_number(const Row& row, const std::string& key) {
+  for (const auto& [k, v] : row) {
+    if (k != key) continue;
+    if (auto d = std::get_if<double>(&v)) return *d;
+    if (auto i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
+    LMLAB_ASSERT(false, "row field '", key, "' is a ", type_name(v), ", not a number");
+  }
+  LMLAB_ASSERT(false, "row has no field '", key, "'");
+  return 0.0;
+}
+
+}  // namespace lmlab

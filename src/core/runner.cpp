@@ -1,0 +1,165 @@
+// Running one experiment into its run directory (include/lmlab/core/runner.h).
+#include "lmlab/core/runner.h"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+
+#include <torch/torch.h>
+
+#include "core/build_info.h"
+#include "core/files.h"
+#include "core/json_value.h"
+#include "lmlab/core/env.h"
+#include "lmlab/core/error.h"
+#include "lmlab/core/seed.h"
+
+namespace lmlab {
+namespace {
+
+std::string utc_time(std::time_t t, const char* format) {
+  char buf[64];
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, format, &tm);
+  return buf;
+}
+
+// A fresh directory <root>/<name>/<timestamp>-s<seed>[-N].
+std::string new_run_dir(const std::string& root, const std::string& name, uint64_t seed) {
+  const std::string base = root + "/" + name + "/" + utc_time(std::time(nullptr), "%Y%m%d-%H%M%S") +
+                           "-s" + std::to_string(seed);
+  std::string dir = base;
+  for (int n = 2; file_exists(dir); ++n) dir = base + "-" + std::to_string(n);
+  make_directories(dir);
+  return dir;
+}
+
+Json claim_json(const Claim& c) {
+  return Json{{"id", c.id},           {"statement", c.statement},
+              {"measured", c.measured}, {"comparator", comparator_symbol(c.comparator)},
+              {"threshold", c.threshold}, {"passed", c.passed}};
+}
+
+Json config_json(const Config& config) {
+  Json j = Json::object();
+  for (const auto& [k, v] : config.values()) j[k] = to_json(v);
+  return j;
+}
+
+struct Manifest {
+  std::string experiment;
+  uint64_t seed;
+  bool quick;
+  bool sweep;
+};
+
+Manifest read_manifest(const std::string& dir) {
+  const std::string path = dir + "/run.json";
+  LMLAB_CHECK(file_exists(path), UsageError, "--resume ", dir,
+              ": not an lmlab run directory (no run.json). Pass a directory under runs/NAME/");
+  try {
+    const Json j = Json::parse(read_file(path));
+    return {j.at("experiment").get<std::string>(), j.at("seed").get<uint64_t>(), j.at("quick").get<bool>(),
+            j.at("sweep").get<bool>()};
+  } catch (const Json::exception& e) {
+    throw DataError(path + " is damaged (" + e.what() + "); start a new run instead of resuming");
+  }
+}
+
+void write_summary(const ExperimentDef& def, const RunContext& ctx, const std::string& started,
+                   double wall_s, const std::string& error) {
+  Json results = Json::object();
+  for (const auto& [k, v] : ctx.results()) results[k] = to_json(v);
+  Json claims = Json::array();
+  for (const Claim& c : ctx.claims()) claims.push_back(claim_json(c));
+  Json env = Json::object();
+  for (const auto& [k, v] : environment_info()) env[k] = v;
+  Json s{{"experiment", def.name},
+         {"paper", def.paper},
+         {"version", build_version()},
+         {"git_sha", build_git_sha()},
+         {"seed", ctx.seed()},
+         {"quick", ctx.quick()},
+         {"status", error.empty() ? "ok" : "failed"},
+         {"started", started},
+         {"finished", utc_time(std::time(nullptr), "%Y-%m-%dT%H:%M:%SZ")},
+         {"wall_s", wall_s},
+         {"config", config_json(ctx.config())},
+         {"results", results},
+         {"claims", claims},
+         {"problems", ctx.problems()},
+         {"environment", env}};
+  if (!error.empty()) s["error"] = error;
+  write_file_atomic(ctx.path("summary.json"), dump_json(s, 2) + "\n");
+}
+
+}  // namespace
+
+Config resolve_config(const ExperimentDef& def, const RunOptions& options) {
+  Config config = Config::from_toml(def.default_config, "defaults of " + def.name);
+  if (options.quick) config.apply_quick();
+  if (!options.config_file.empty()) {
+    LMLAB_CHECK(file_exists(options.config_file), UsageError, "--config ", options.config_file,
+                ": no such file");
+    config.merge_toml(read_file(options.config_file), options.config_file);
+  }
+  for (const std::string& s : options.sets) config.set(s);
+  return config;
+}
+
+RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
+  std::string dir;
+  Config config;
+  uint64_t seed = options.seed;
+  bool quick = options.quick;
+  if (!options.resume_dir.empty()) {
+    dir = options.resume_dir;
+    const Manifest m = read_manifest(dir);
+    LMLAB_CHECK(m.experiment == def.name, UsageError, "--resume ", dir, " is a run of '", m.experiment,
+                "', not of '", def.name, "'");
+    LMLAB_CHECK(m.sweep, UsageError, "--resume ", dir, ": '", def.name,
+                "' is not a sweep, so there are no finished points to keep; start a new run");
+    seed = m.seed;
+    quick = m.quick;
+    config = Config::from_toml(def.default_config, "defaults of " + def.name);
+    if (quick) config.apply_quick();
+    config.merge_toml(read_file(dir + "/config.toml"), dir + "/config.toml");
+    make_directories(dir);
+  } else {
+    config = resolve_config(def, options);
+    dir = new_run_dir(options.out_root, def.name, seed);
+    Json manifest{{"experiment", def.name}, {"seed", seed}, {"quick", quick}, {"sweep", def.sweep}};
+    write_file_atomic(dir + "/run.json", dump_json(manifest, 2) + "\n");
+    write_file_atomic(dir + "/config.toml", config.to_toml());
+  }
+  std::filesystem::remove(dir + "/FAILED");
+
+  if (options.threads > 0) set_threads(options.threads);
+  seed_everything(seed);
+  RunContext ctx(dir, config, seed, quick);
+  ctx.log("lmlab run " + def.name + (quick ? " (quick)" : "") + " seed " + std::to_string(seed) +
+          " threads " + std::to_string(at::get_num_threads()) + " -> " + dir);
+
+  const std::string started = utc_time(std::time(nullptr), "%Y-%m-%dT%H:%M:%SZ");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto wall = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  try {
+    def.body(ctx);
+  } catch (const std::exception& e) {
+    const std::string error = e.what();
+    write_file_atomic(dir + "/FAILED", error + "\n");
+    write_summary(def, ctx, started, wall(), error);
+    ctx.log("run failed after " + Progress::format_seconds(wall()) + ": " + error);
+    throw;
+  }
+  write_summary(def, ctx, started, wall(), "");
+
+  RunOutcome out{dir, static_cast<int>(ctx.claims().size()), 0, ctx.problems()};
+  for (const Claim& c : ctx.claims()) out.claims_passed += c.passed;
+  ctx.log("finished in " + Progress::format_seconds(wall()) + ": " + std::to_string(out.claims_passed) + "/" +
+          std::to_string(out.claims) + " claims passed; summary in " + dir + "/summary.json");
+  return out;
+}
+
+}  // namespace lmlab
