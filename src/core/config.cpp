@@ -83,13 +83,22 @@ bool coerce(const Value& like, Value& v) {
     v = StringList{};
     return true;
   }
-  return false;
+  // An empty default list ([]) has no element type and takes a list of any type.
+  const auto* like_ints = std::get_if<IntList>(&like);
+  const bool v_is_list = std::holds_alternative<FloatList>(v) || std::holds_alternative<StringList>(v);
+  return like_ints != nullptr && like_ints->empty() && v_is_list;
 }
 
 template <typename T>
 const T& typed(const std::map<std::string, Value>& values, const std::string& key) {
   auto it = values.find(key);
   LMLAB_ASSERT(it != values.end(), "config key '", key, "' is read but has no default");
+  // An empty TOML array carries no element type; it reads as an empty list of any type.
+  if constexpr (std::is_same_v<T, FloatList> || std::is_same_v<T, StringList>) {
+    static const T empty{};
+    const auto* ints = std::get_if<IntList>(&it->second);
+    if (ints != nullptr && ints->empty()) return empty;
+  }
   LMLAB_ASSERT(std::holds_alternative<T>(it->second), "config key '", key, "' is read as the wrong type (it is ",
                type_name(it->second), ")");
   return std::get<T>(it->second);

@@ -126,3 +126,13 @@ TEST(Config, ReadingAnUndeclaredKeyIsAnInternalError) {
   EXPECT_THROW(c.get_int("missing"), InternalError);
   EXPECT_THROW(c.get_string("epochs"), InternalError);
 }
+
+TEST(Config, EmptyDefaultListTakesAnyListType) {
+  Config c = Config::from_toml("topics = []\nweights = []\n", "test.toml");
+  EXPECT_TRUE(c.get_string_list("topics").empty());
+  EXPECT_TRUE(c.get_float_list("weights").empty());
+  c.set("topics=[\"art\", \"love\"]");
+  EXPECT_EQ(c.get_string_list("topics"), (StringList{"art", "love"}));
+  c.set("weights=[0.5]");
+  EXPECT_EQ(c.get_float_list("weights"), (FloatList{0.5}));
+}
