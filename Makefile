@@ -41,10 +41,10 @@ demo: build
 	$(LMLAB) reproduce --quick --out runs/demo
 
 # Benchmarks: lmlab C++ against Python PyTorch (bench/peers) in the same run.
-bench: deps
-	cmake -S . -B $(BUILD)-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DLMLAB_BENCH=ON -DLMLAB_TESTS=OFF $(CMAKE_FLAGS)
-	cmake --build $(BUILD)-bench -j $(JOBS)
-	BUILD=$(BUILD)-bench PYTHON=$(PYTHON) ./bench/run.sh
+bench: configure
+	cmake -S . -B $(BUILD) -DLMLAB_BENCH=ON
+	cmake --build $(BUILD) -j $(JOBS)
+	BUILD=$(BUILD) PYTHON=$(PYTHON) ./bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-bench
+	rm -rf $(BUILD)

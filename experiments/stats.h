@@ -5,8 +5,15 @@
 
 namespace lmlab {
 
-// Least-squares slope of log(y) against log(x); points with x <= 0 or y <= 0 are skipped.
-// NaN when fewer than two points remain (a claim on NaN fails).
+// Least-squares slope of log(y) against log(x) (scaling::fit_power_law's -alpha); points with
+// x <= 0 or y <= 0 or NaN are skipped. NaN when fewer than two distinct x remain (a claim on NaN
+// fails).
 double loglog_slope(const std::vector<double>& x, const std::vector<double>& y);
+
+// Least-squares slope of y against x; NaN when fewer than two distinct x.
+double linear_slope(const std::vector<double>& x, const std::vector<double>& y);
+
+// The median (mean of the two middle values for an even count); NaN for an empty list.
+double median_of(std::vector<double> values);
 
 }  // namespace lmlab

@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   run->add_option("--config", options.config_file, "TOML file with config overrides")->check(CLI::ExistingFile);
   run->add_option("--set", options.sets, "Override one config key: key=value (repeatable)");
   run->add_option("--seed", options.seed, "Random seed")->capture_default_str();
-  run->add_option("--threads", options.threads, "LibTorch intra-op threads")->capture_default_str()->check(CLI::PositiveNumber);
+  run->add_option("--threads", options.threads, "LibTorch intra-op threads (and OpenBLAS threads)")->capture_default_str()->check(CLI::PositiveNumber);
   run->add_flag("--quick", options.quick, "Use the experiment's quick settings");
   run->add_option("--out", options.out_root, "Root directory for runs")->capture_default_str();
   run->add_option("--resume", resume, "Continue an interrupted sweep run in this directory")->check(CLI::ExistingDirectory);
@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
   reproduce->add_flag("--full", full, "Paper-scale settings")->excludes(quick_flag);
   reproduce->add_option("--only", only, "Only experiments whose name matches this glob, e.g. 'fmnist.*'");
   reproduce->add_option("--seed", rep_options.seed, "Random seed")->capture_default_str();
-  reproduce->add_option("--threads", rep_options.threads, "LibTorch intra-op threads")->capture_default_str()->check(CLI::PositiveNumber);
+  reproduce->add_option("--threads", rep_options.threads, "LibTorch intra-op threads (and OpenBLAS threads)")->capture_default_str()->check(CLI::PositiveNumber);
   reproduce->add_option("--out", rep_out, "Output directory (default runs/reproduce/<timestamp>-<mode>)");
 
   std::string report_dir;

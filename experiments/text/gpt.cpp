@@ -14,34 +14,11 @@
 #include "lmlab/data/tokenizer.h"
 #include "lmlab/models/gpt.h"
 #include "lmlab/models/weights.h"
+#include "lm_training.h"
 #include "registry.h"
 
 namespace lmlab {
 namespace {
-
-// Mean bits per byte of `model` over the first `max_batches` evaluation batches (0: all).
-double evaluate_bpb(GPT& model, const TextBatcher& data, int64_t context, int64_t max_batches) {
-  torch::NoGradGuard no_grad;
-  model->eval();
-  double nats = 0;
-  int64_t tokens = 0, n = 0;
-  for (const TokenBatch& b : data.eval_batches(64, context)) {
-    if (max_batches > 0 && n++ == max_batches) break;
-    const LMLoss l = lm_loss(model->forward(b.x), b.y);
-    nats += l.total_nats;
-    tokens += l.tokens;
-  }
-  model->train();
-  return nats / tokens / std::log(2.0);
-}
-
-double learning_rate(const Config& cfg, int64_t step) {
-  const double peak = cfg.get_float("train.lr");
-  const int64_t warmup = cfg.get_int("train.warmup"), steps = cfg.get_int("train.steps");
-  if (step <= warmup) return peak * step / std::max<int64_t>(1, warmup);
-  const double progress = double(step - warmup) / std::max<int64_t>(1, steps - warmup);
-  return peak * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * progress)));
-}
 
 void run(RunContext& ctx) {
   const Config& cfg = ctx.config();
@@ -53,44 +30,31 @@ void run(RunContext& ctx) {
   ctx.log(std::to_string(docs.size()) + " documents; train " + std::to_string(train.size()) + " bytes, validation " +
           std::to_string(val.size()) + " bytes; unigram baseline " + std::to_string(unigram) + " bpb");
 
-  const int64_t context = cfg.get_int("model.context");
   seed_everything(derive_seed(ctx.seed(), "init"));
-  GPT model(GPTOptions()
-                .context(context)
-                .layers(cfg.get_int("model.layers"))
-                .heads(cfg.get_int("model.heads"))
-                .width(cfg.get_int("model.width"))
-                .tied_head(cfg.get_bool("model.tied_head")));
+  GPT model(gpt_options(cfg));
   ctx.log("model: " + std::to_string(model->num_parameters()) + " parameters");
-  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(cfg.get_float("train.lr"))
-                                                   .weight_decay(cfg.get_float("train.weight_decay")));
-  torch::Generator gen = make_generator(derive_seed(ctx.seed(), "batches"));
-  const int64_t steps = cfg.get_int("train.steps"), batch = cfg.get_int("train.batch");
+  const LMTrainOptions train_options = lm_train_options(cfg, cfg.get_int("train.steps"));
+  LMTrainer trainer(model, train_options, derive_seed(ctx.seed(), "batches"));
+  const int64_t steps = train_options.steps;
   const int64_t eval_every = cfg.get_int("train.eval_every"), eval_batches = cfg.get_int("train.eval_batches");
-  LMLAB_CHECK(steps >= 1 && batch >= 1 && eval_every >= 1, UsageError,
-              "train.steps, train.batch and train.eval_every must be >= 1");
+  LMLAB_CHECK(eval_every >= 1, UsageError, "train.eval_every must be >= 1");
 
   std::vector<double> at_step, train_curve, val_curve;
   double window_nats = 0;
   int64_t window_tokens = 0;
   Progress bar("train", steps, ctx.log_sink());
   for (int64_t step = 1; step <= steps; ++step) {
-    for (auto& group : opt.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(learning_rate(cfg, step));
-    const TokenBatch b = train.sample(batch, context, gen);
-    const LMLoss l = lm_loss(model->forward(b.x), b.y);
-    opt.zero_grad();
-    l.loss.backward();
-    opt.step();
-    window_nats += l.total_nats;
-    window_tokens += l.tokens;
+    const int64_t before = trainer.tokens_seen();
+    const double nats = trainer.step(train);
+    window_nats += nats * static_cast<double>(trainer.tokens_seen() - before);
+    window_tokens += trainer.tokens_seen() - before;
     if (step % eval_every == 0 || step == steps) {
       const double train_bpb = window_nats / window_tokens / std::log(2.0);
-      const double val_bpb = evaluate_bpb(model, val, context, eval_batches);
+      const double val_bpb = evaluate_bpb(model, val, eval_batches);
       at_step.push_back(step);
       train_curve.push_back(train_bpb);
       val_curve.push_back(val_bpb);
-      ctx.metric({{"step", step}, {"train_bpb", train_bpb}, {"val_bpb", val_bpb}, {"lr", learning_rate(cfg, step)}});
+      ctx.metric({{"step", step}, {"train_bpb", train_bpb}, {"val_bpb", val_bpb}, {"lr", lm_learning_rate(train_options, step)}});
       window_nats = 0, window_tokens = 0;
       bar.advance(0, "val bpb " + std::to_string(val_bpb));
     }
@@ -98,7 +62,7 @@ void run(RunContext& ctx) {
   }
   bar.finish();
 
-  const double val_bpb = evaluate_bpb(model, val, context, 0);
+  const double val_bpb = evaluate_bpb(model, val, 0);
   ctx.log("validation: " + std::to_string(val_bpb) + " bpb (unigram " + std::to_string(unigram) + ")");
   save_weights(*model, ctx.path("model.pt"), "text.gpt");
 

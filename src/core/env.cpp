@@ -1,6 +1,7 @@
 // Environment description (include/lmlab/core/env.h).
 #include "lmlab/core/env.h"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -26,6 +27,22 @@ std::string loaded_blas() {
   return "unknown";
 }
 
+// OpenBLAS keeps its own thread pool (one thread per core by default), apart from LibTorch's.
+// Its thread-count functions are looked up at run time: the BLAS behind LibTorch is chosen by
+// Debian's alternatives and need not be OpenBLAS, in which case both return false / 0.
+bool set_blas_threads(int n) {
+  using Setter = void (*)(int);
+  auto set = reinterpret_cast<Setter>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (set != nullptr) set(n);
+  return set != nullptr;
+}
+
+int blas_threads() {
+  using Getter = int (*)();
+  auto get = reinterpret_cast<Getter>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get != nullptr ? get() : 0;
+}
+
 std::string cpu_model() {
   std::ifstream info("/proc/cpuinfo");
   for (std::string line; std::getline(info, line);)
@@ -38,6 +55,7 @@ std::string cpu_model() {
 int set_threads(int n) {
   LMLAB_CHECK(n >= 1, UsageError, "--threads must be at least 1, got ", n);
   at::set_num_threads(n);
+  set_blas_threads(n);
   return at::get_num_threads();
 }
 
@@ -51,6 +69,7 @@ std::vector<std::pair<std::string, std::string>> environment_info() {
       {"libtorch", TORCH_VERSION},
       {"blas", loaded_blas()},
       {"threads", std::to_string(at::get_num_threads())},
+      {"blas_threads", blas_threads() > 0 ? std::to_string(blas_threads()) : "unknown (not OpenBLAS)"},
       {"simd_detected", simd_level_name(detected_simd_level())},
       {"simd_in_use", simd_level_name(active_simd_level())},
       {"cpu", cpu_model()},

@@ -10,13 +10,21 @@ namespace lmlab {
 SimdLevel detected_simd_level() {
   static const SimdLevel level = [] {
     __builtin_cpu_init();
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                      __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
+    if (!avx2) return SimdLevel::Scalar;
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
       return SimdLevel::AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SimdLevel::AVX2;
-    return SimdLevel::Scalar;
+    return SimdLevel::AVX2;
   }();
   return level;
+}
+
+bool cpu_has_avx512_vnni() {
+  static const bool vnni =
+      detected_simd_level() == SimdLevel::AVX512 && __builtin_cpu_supports("avx512vnni");
+  return vnni;
 }
 
 const char* simd_level_name(SimdLevel level) {

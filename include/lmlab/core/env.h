@@ -8,11 +8,12 @@
 
 namespace lmlab {
 
-// Sets LibTorch's intra-op thread count (n >= 1) and returns the count in effect.
+// Sets LibTorch's intra-op thread count and, when the BLAS is OpenBLAS, its thread count (n >= 1);
+// returns LibTorch's count in effect.
 int set_threads(int n);
 
 // Ordered (name, value) pairs: lmlab version, git sha, build type, LibTorch version, BLAS library,
-// threads, SIMD detected and in use, CPU model, hostname.
+// threads, BLAS threads, SIMD detected and in use, CPU model, hostname.
 std::vector<std::pair<std::string, std::string>> environment_info();
 
 }  // namespace lmlab

@@ -7,8 +7,11 @@ namespace lmlab {
 
 enum class SimdLevel { Scalar = 0, AVX2 = 1, AVX512 = 2 };
 
-// The best level this CPU supports (AVX512 means F, BW, VL and DQ).
+// The best level this CPU supports. AVX2 means AVX2, FMA, BMI2 and POPCNT; AVX512 means those
+// plus AVX-512 F, BW, VL and DQ.
 SimdLevel detected_simd_level();
+// Whether the CPU has AVX512-VNNI on top of level AVX512 (kernels that use it check this apart).
+bool cpu_has_avx512_vnni();
 // The level kernels use: detected, or LMLAB_SIMD when set and supported. Read once per process.
 SimdLevel active_simd_level();
 // "scalar", "avx2", "avx512".

@@ -1,0 +1,94 @@
+// onebit.kernel_regime: as width m grows, a 1-bit two-layer net trains in the kernel (NTK)
+// regime (P1, arXiv 2411.01663: "the dynamics of model training inevitably align with kernel
+// behavior as the network width grows ... convergence to an arbitrarily small loss").
+//
+// Model and twin: lmlab/onebit/two_layer.h; training and measurements: two_layer_twins.h. Sweep:
+// targets x widths x seeds; per (target, width) the median over seeds.
+//
+// Claims, per target, thresholds fixed from theory before any run: in the lazy regime (Jacot et
+// al. 2018; Du et al. 2019) each hidden weight moves O(1/sqrt(m)) while ||W_0|| ~ sqrt(m d), so
+// the relative movement, the fraction of flipped signs (weights within O(1/sqrt(m)) of zero) and
+// the relative drift of the NTK all scale as m^(-1/2). We require at least half that rate, a
+// log-log slope < -0.25, which leaves room for finite-width corrections over a few octaves. The
+// paper's convergence statement becomes: the final training loss falls with width (slope < 0).
+#include <map>
+
+#include "lmlab/core/error.h"
+#include "lmlab/core/seed.h"
+#include "registry.h"
+#include "stats.h"
+#include "two_layer_twins.h"
+
+namespace lmlab {
+namespace {
+
+using onebit::TwinProblem;
+using Labels = std::initializer_list<std::pair<const char*, const char*>>;
+
+void run(RunContext& ctx) {
+  const Config& cfg = ctx.config();
+  const IntList widths = cfg.get_int_list("widths"), seeds = cfg.get_int_list("seeds");
+  LMLAB_CHECK(widths.size() >= 2 && !seeds.empty(), UsageError, "need >= 2 widths and >= 1 seed");
+  const std::vector<std::string> metrics = {"movement", "flips", "ntk_drift", "train_loss"};
+
+  for (const std::string& target : cfg.get_string_list("targets")) {
+    const TwinProblem problem = onebit::make_twin_problem(cfg, target, ctx.seed());
+    std::vector<double> x;
+    std::map<std::string, std::vector<double>> median;  // "bit_movement" -> per width
+    for (int64_t width : widths) {
+      std::map<std::string, std::vector<double>> per_seed;
+      for (int64_t seed : seeds) {
+        const std::string key = "target=" + target + ",width=" + std::to_string(width) + ",seed=" + std::to_string(seed);
+        const Row row = ctx.sweep_point(key, [&] {
+          return onebit::train_twins(ctx, problem, width, derive_seed(ctx.seed(), key));
+        });
+        for (const char* p : {"bit_", "fp_"}) {
+          for (const auto& m : metrics) per_seed[p + m].push_back(row_number(row, p + m));
+          per_seed[std::string(p) + "ntk_min_eig"].push_back(row_number(row, std::string(p) + "ntk_min_eig"));
+        }
+      }
+      x.push_back(static_cast<double>(width));
+      for (auto& [name, values] : per_seed) median[name].push_back(median_of(values));
+    }
+
+    for (const auto& [name, values] : median) ctx.result(target + "." + name, FloatList(values));
+    std::vector<Series> dynamics, loss;
+    for (const char* p : {"bit", "fp"}) {
+      const std::string who = std::string(p) == "bit" ? "1-bit " : "full precision ";
+      for (const auto& [m, label] : Labels{{"movement", "||W-W0||/||W0||"}, {"flips", "sign flips"},
+                                           {"ntk_drift", "NTK drift"}})
+        dynamics.push_back({who + label, x, median[std::string(p) + "_" + m], {}});
+      loss.push_back({who + "train", x, median[std::string(p) + "_train_loss"], {}});
+    }
+    ctx.plot(LinePlot{"Kernel regime (" + target + "): median over seeds", "width m", "relative change", true, true,
+                      dynamics},
+             target + "_dynamics");
+    ctx.plot(LinePlot{"Final training loss (" + target + ")", "width m", "loss / (mean y^2 / 2)", true, true, loss},
+             target + "_loss");
+    for (const auto& [m, what] : Labels{{"movement", "relative weight movement"}, {"flips", "fraction of sign flips"},
+                                        {"ntk_drift", "relative NTK drift"}}) {
+      const double slope = loglog_slope(x, median[std::string("bit_") + m]);
+      ctx.result(target + ".bit_" + m + "_slope", slope);
+      ctx.claim(make_claim(target + "_" + m + "_falls",
+                           std::string("1-bit net (") + target + "): " + what +
+                               " falls with width at least as m^-0.25 (theory: m^-0.5); log-log slope < -0.25",
+                           slope, Comparator::Less, -0.25));
+    }
+    const double loss_slope = loglog_slope(x, median["bit_train_loss"]);
+    ctx.result(target + ".bit_train_loss_slope", loss_slope);
+    ctx.claim(make_claim(target + "_train_loss_falls",
+                         "1-bit net (" + target + "): final training loss falls with width; log-log slope < 0",
+                         loss_slope, Comparator::Less, 0.0));
+  }
+  ctx.result("widths", IntList(widths));
+}
+
+}  // namespace
+
+ExperimentDef onebit_kernel_regime_experiment() {
+  return {"onebit.kernel_regime", "P1 1-bit scaling (arXiv 2411.01663)",
+          "1-bit two-layer nets of growing width train in the kernel regime",
+          embedded_config("onebit.kernel_regime"), /*sweep=*/true, run};
+}
+
+}  // namespace lmlab

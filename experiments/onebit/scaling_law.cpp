@@ -1,0 +1,205 @@
+// onebit.scaling_law: training loss of 1-bit language models follows power laws in parameters N,
+// data D and compute C = 6ND, and the 1-bit models approach full precision as N grows (P1,
+// arXiv 2411.01663, after Kaplan et al. 2020; BitNet, arXiv 2310.11453, and b1.58, 2402.17764).
+//
+// Models: tiny GPTs (lmlab/models/gpt.h) whose every linear map is a BitLinear (binary: centred
+// sign with scale mean|W|; ternary: absmean rounding; int8 activations, a norm before them) or,
+// for the twin, a plain Linear from the same initialisation; embeddings, norms and the tied head
+// stay full precision, as in BitNet. Each (precision, width) trains once at a constant learning
+// rate after warm-up, and its validation loss (nats per byte) is read when it has seen each D of
+// `tokens`: our deviation from separate runs per D, which a cosine schedule would require.
+//
+// Fits per precision (lmlab/scaling/power_law.h): Kaplan's L(N) at the largest D, L(D) at the
+// largest N, L(C) on the compute frontier, and Chinchilla's E + A/N^a + B/D^b on all points, with
+// bootstrap 95% intervals. Claims, thresholds fixed before any run:
+//  * "the power laws explain the losses": Chinchilla's fit has R^2 >= 0.9 on log loss per
+//    precision (a law that leaves more than 10% of the log-loss variance unexplained does not
+//    describe the sweep);
+//  * "the 1-bit gap shrinks as N grows": the least-squares slope of the relative gap
+//    (L_1bit - L_fp) / L_fp at the largest D against log N is negative, per 1-bit precision.
+#include <cmath>
+#include <map>
+
+#include "lmlab/core/error.h"
+#include "lmlab/core/progress.h"
+#include "lmlab/core/seed.h"
+#include "lmlab/data/text_corpus.h"
+#include "lmlab/onebit/bit_linear.h"
+#include "lmlab/scaling/power_law.h"
+#include "registry.h"
+#include "stats.h"
+#include "text/lm_training.h"
+
+namespace lmlab {
+namespace {
+
+using namespace onebit;
+
+GPTOptions model_options(const Config& cfg, const std::string& precision, int64_t width) {
+  GPTOptions options = gpt_options(cfg).width(width);
+  if (precision == "fp") return options;
+  const bool binary = weight_quant_from_name(precision) == WeightQuant::Binary;
+  const int act_bits = static_cast<int>(cfg.get_int("act_bits"));
+  return options.linear(bit_linear_factory(BitLinearOptions(1, 1)
+                                               .weights(WeightQuantOptions()
+                                                            .quant(binary ? WeightQuant::Binary : WeightQuant::Ternary)
+                                                            .centered(binary))
+                                               .act_bits(act_bits)
+                                               .input_norm(true)));
+}
+
+// Trains one model and returns its validation loss (nats/byte) at each D of `tokens`.
+Row train_point(RunContext& ctx, const TextBatcher& train, const TextBatcher& val, const std::string& precision,
+                int64_t width) {
+  const Config& cfg = ctx.config();
+  const IntList tokens = cfg.get_int_list("tokens");
+  const int64_t batch_tokens = cfg.get_int("train.batch") * cfg.get_int("model.context");
+  LMTrainOptions options = lm_train_options(cfg, (tokens.back() + batch_tokens - 1) / batch_tokens);
+  options.cosine = false;
+  seed_everything(derive_seed(ctx.seed(), "init-width-" + std::to_string(width)));  // twins share it
+  GPT model(model_options(cfg, precision, width));
+  LMTrainer trainer(model, options, derive_seed(ctx.seed(), "batches"));
+  Row row = {{"precision", precision}, {"width", width}, {"parameters", model->num_parameters(true)}};
+  Progress bar(precision + " width " + std::to_string(width), tokens.back(), ctx.log_sink());
+  for (size_t k = 0; k < tokens.size(); ++k) {
+    while (trainer.tokens_seen() < tokens[k]) {
+      const int64_t before = trainer.tokens_seen();
+      trainer.step(train);
+      bar.advance(trainer.tokens_seen() - before);
+    }
+    const double loss = evaluate_bpb(model, val, cfg.get_int("eval_batches")) * std::log(2.0);
+    row.emplace_back("loss_at_" + std::to_string(tokens[k]), loss);
+    row.emplace_back("tokens_at_" + std::to_string(tokens[k]), trainer.tokens_seen());
+    ctx.metric({{"precision", precision}, {"width", width}, {"tokens", trainer.tokens_seen()}, {"val_loss", loss}});
+  }
+  bar.finish();
+  return row;
+}
+
+struct Points {
+  std::vector<double> n, d, loss;
+};
+
+// Fits and records the laws of one precision; returns Chinchilla's R^2.
+double fit_and_record(RunContext& ctx, const std::string& precision, const Points& p, double max_d, double max_n) {
+  const Config& cfg = ctx.config();
+  Points at_max_d, at_max_n;
+  std::vector<double> compute;
+  for (size_t i = 0; i < p.n.size(); ++i) {
+    if (p.d[i] == max_d) at_max_d.n.push_back(p.n[i]), at_max_d.loss.push_back(p.loss[i]);
+    if (p.n[i] == max_n) at_max_n.d.push_back(p.d[i]), at_max_n.loss.push_back(p.loss[i]);
+    compute.push_back(6 * p.n[i] * p.d[i]);
+  }
+  Points frontier;
+  for (size_t i : scaling::compute_frontier(compute, p.loss)) frontier.n.push_back(compute[i]), frontier.loss.push_back(p.loss[i]);
+  const std::string key = precision + ".";
+  const auto record_kaplan = [&](const std::string& name, const std::vector<double>& x, const std::vector<double>& l) {
+    if (x.size() < 2) return;
+    const scaling::PowerLawFit fit = scaling::fit_power_law(x, l);
+    ctx.result(key + name + ".alpha", fit.alpha);
+    ctx.result(key + name + ".r2", fit.r2);
+  };
+  record_kaplan("L(N)", at_max_d.n, at_max_d.loss);
+  record_kaplan("L(D)", at_max_n.d, at_max_n.loss);
+  record_kaplan("L(C)", frontier.n, frontier.loss);
+
+  const scaling::ChinchillaFit fit = scaling::fit_chinchilla(p.n, p.d, p.loss);
+  for (const auto& [name, value] : {std::pair{"E", fit.E}, {"A", fit.A}, {"B", fit.B}, {"alpha", fit.alpha},
+                                    {"beta", fit.beta}, {"r2", fit.r2}})
+    ctx.result(key + "chinchilla." + name, value);
+  const auto intervals = scaling::bootstrap_intervals(
+      p.n.size(), static_cast<int>(cfg.get_int("bootstrap")), derive_seed(ctx.seed(), "bootstrap-" + precision), 0.95,
+      [&](const std::vector<size_t>& idx) {
+        Points r;
+        for (size_t i : idx) r.n.push_back(p.n[i]), r.d.push_back(p.d[i]), r.loss.push_back(p.loss[i]);
+        const scaling::ChinchillaFit f = scaling::fit_chinchilla(r.n, r.d, r.loss);
+        return std::vector<double>{f.alpha, f.beta, f.E};
+      });
+  const char* names[] = {"alpha", "beta", "E"};
+  for (size_t k = 0; k < intervals.size(); ++k)
+    ctx.result(key + "chinchilla." + names[k] + "_ci95", FloatList{intervals[k].low, intervals[k].high});
+  return fit.r2;
+}
+
+void run(RunContext& ctx) {
+  const Config& cfg = ctx.config();
+  const StringList precisions = cfg.get_string_list("precisions");
+  const IntList widths = cfg.get_int_list("widths"), tokens = cfg.get_int_list("tokens");
+  LMLAB_CHECK(widths.size() >= 2 && tokens.size() >= 2 && widths.size() * tokens.size() >= 5, UsageError,
+              "need >= 2 widths, >= 2 token counts and >= 5 (width, tokens) points for the fits");
+  for (size_t k = 1; k < tokens.size(); ++k)
+    LMLAB_CHECK(tokens[k] > tokens[k - 1], UsageError, "tokens must increase, got ", tokens[k - 1], " then ", tokens[k]);
+  LMLAB_CHECK(precisions.size() >= 1 && precisions.front() == "fp", UsageError,
+              "precisions must start with \"fp\", the full-precision twin the 1-bit gap is measured against");
+
+  const std::vector<Document> docs = load_fortunes("", cfg.get_string_list("topics"));
+  const TextBatcher train(make_token_stream(select_split(docs, TextSplit::Train)));
+  const TextBatcher val(make_token_stream(select_split(docs, TextSplit::Validation)));
+
+  std::map<std::string, Points> points;
+  std::map<std::string, std::vector<double>> loss_at_max_d;  // per precision, per width
+  std::vector<double> n_of_width;
+  for (const std::string& precision : precisions) {
+    if (precision != "fp") weight_quant_from_name(precision);  // validates the name before training
+    for (int64_t width : widths) {
+      const Row row = ctx.sweep_point("precision=" + precision + ",width=" + std::to_string(width),
+                                      [&] { return train_point(ctx, train, val, precision, width); });
+      const double n = row_number(row, "parameters");
+      if (precision == "fp") n_of_width.push_back(n);
+      for (int64_t d : tokens) {
+        points[precision].n.push_back(n);
+        points[precision].d.push_back(row_number(row, "tokens_at_" + std::to_string(d)));
+        points[precision].loss.push_back(row_number(row, "loss_at_" + std::to_string(d)));
+      }
+      loss_at_max_d[precision].push_back(points[precision].loss.back());
+    }
+  }
+
+  std::vector<Series> by_n;
+  for (const std::string& precision : precisions) {
+    const Points& p = points[precision];
+    const double r2 = fit_and_record(ctx, precision, p, p.d.back(), p.n.back());
+    ctx.claim(make_claim(precision + "_power_law_fits",
+                         "Chinchilla's law E + A/N^a + B/D^b explains the " + precision + " losses: R^2 on log loss >= 0.9",
+                         r2, Comparator::GreaterEqual, 0.9));
+    by_n.push_back({precision, n_of_width, loss_at_max_d[precision], {}});
+    std::vector<Series> by_d;
+    for (size_t w = 0; w < widths.size(); ++w) {
+      Series s{"width " + std::to_string(widths[w]), {}, {}, {}};
+      for (size_t k = 0; k < tokens.size(); ++k) {
+        s.x.push_back(p.d[w * tokens.size() + k]);
+        s.y.push_back(p.loss[w * tokens.size() + k]);
+      }
+      by_d.push_back(s);
+    }
+    ctx.plot(LinePlot{"Validation loss against tokens (" + precision + ")", "tokens D", "nats per byte", true, true, by_d},
+             precision + "_loss_vs_tokens");
+    if (precision == "fp") continue;
+    std::vector<double> log_n, gap;
+    for (size_t w = 0; w < widths.size(); ++w) {
+      log_n.push_back(std::log(n_of_width[w]));
+      gap.push_back(loss_at_max_d[precision][w] / loss_at_max_d["fp"][w] - 1);
+    }
+    const double slope = linear_slope(log_n, gap);
+    ctx.result(precision + ".relative_gap", FloatList(gap));
+    ctx.result(precision + ".relative_gap_slope", slope);
+    ctx.claim(make_claim(precision + "_gap_shrinks",
+                         "the " + precision + " model's relative loss gap to full precision shrinks as N grows: "
+                         "slope of (L_1bit - L_fp)/L_fp against log N < 0",
+                         slope, Comparator::Less, 0.0));
+  }
+  ctx.result("parameters", FloatList(n_of_width));
+  ctx.plot(LinePlot{"Validation loss at the largest D against parameters", "non-embedding parameters N",
+                    "nats per byte", true, true, by_n},
+           "loss_vs_parameters");
+}
+
+}  // namespace
+
+ExperimentDef onebit_scaling_law_experiment() {
+  return {"onebit.scaling_law", "P1 1-bit scaling (arXiv 2411.01663)",
+          "binary and ternary tiny GPTs and their twins: power laws in N, D, C",
+          embedded_config("onebit.scaling_law"), /*sweep=*/true, run};
+}
+
+}  // namespace lmlab

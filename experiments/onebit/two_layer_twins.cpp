@@ -1,0 +1,117 @@
+// Problems and twin training for the 1-bit two-layer experiments (two_layer_twins.h).
+#include "two_layer_twins.h"
+
+#include <cmath>
+#include <tuple>
+
+#include "lmlab/core/error.h"
+#include "lmlab/core/progress.h"
+#include "lmlab/core/seed.h"
+#include "lmlab/data/fashion_mnist.h"
+#include "lmlab/data/synthetic.h"
+#include "lmlab/onebit/two_layer.h"
+
+namespace lmlab::onebit {
+namespace {
+
+// Rows scaled to norm sqrt(d).
+torch::Tensor to_sphere(const torch::Tensor& x) {
+  return x / x.norm(2, 1, true).clamp_min(1e-12) * std::sqrt(static_cast<double>(x.size(1)));
+}
+
+// Pooled, flattened images of two classes with labels +1 / -1, the first n in a seeded order.
+std::pair<torch::Tensor, torch::Tensor> fmnist_pair(ImageSplit split, const std::vector<int64_t>& classes,
+                                                    int64_t pool, int64_t n, uint64_t seed) {
+  const ImageDataset two = select_classes(load_fashion_mnist(split), classes, /*relabel=*/true);
+  LMLAB_CHECK(n <= two.size(), UsageError, "asked for ", n, " Fashion-MNIST examples of classes ", classes[0], ", ",
+              classes[1], " but the split has ", two.size());
+  const ImageDataset subset = split_off(two, n, seed).holdout;
+  const torch::Tensor x = torch::avg_pool2d(subset.images, pool).flatten(1);
+  return {x, 1.0 - 2.0 * subset.labels.to(torch::kFloat)};  // class[0] -> +1, class[1] -> -1
+}
+
+}  // namespace
+
+TwinProblem make_twin_problem(const Config& cfg, const std::string& target, uint64_t seed) {
+  const int64_t n_train = cfg.get_int("n_train"), n_test = cfg.get_int("n_test"), n_probe = cfg.get_int("n_probe");
+  LMLAB_CHECK(n_train >= 2 && n_test >= 1 && n_probe >= 2 && n_probe <= n_train, UsageError,
+              "need n_train >= 2, n_test >= 1 and 2 <= n_probe <= n_train; got ", n_train, ", ", n_test, ", ", n_probe);
+  TwinProblem p;
+  p.target = target;
+  if (target == "sphere") {
+    const int64_t d = cfg.get_int("dim");
+    const TwoLayerTeacher teacher(TeacherOptions().dim(d).teacher_width(cfg.get_int("teacher_width")).seed(
+        derive_seed(seed, "teacher")));
+    const auto draw = [&](int64_t n, const char* part) {
+      return to_sphere(unit_sphere(n, d, derive_seed(seed, part)));
+    };
+    p.x_train = draw(n_train, "train");
+    p.x_test = draw(n_test, "test");
+    p.y_train = teacher(p.x_train).squeeze(1);
+    p.y_test = teacher(p.x_test).squeeze(1);
+  } else if (target == "fmnist") {
+    const std::vector<int64_t> classes = cfg.get_int_list("fmnist.classes");
+    LMLAB_CHECK(classes.size() == 2 && classes[0] != classes[1], UsageError,
+                "fmnist.classes must name two different classes, e.g. [0, 6]");
+    const int64_t pool = cfg.get_int("fmnist.pool");
+    LMLAB_CHECK(pool >= 1 && 28 % pool == 0, UsageError, "fmnist.pool must divide 28, got ", pool);
+    auto [x_train, y_train] = fmnist_pair(ImageSplit::Train, classes, pool, n_train, derive_seed(seed, "train"));
+    auto [x_test, y_test] = fmnist_pair(ImageSplit::Test, classes, pool, n_test, derive_seed(seed, "test"));
+    const torch::Tensor mean = x_train.mean(0), sd = x_train.std(0).clamp_min(1e-3);
+    p.x_train = to_sphere((x_train - mean) / sd);
+    p.x_test = to_sphere((x_test - mean) / sd);
+    p.y_train = y_train;
+    p.y_test = y_test;
+  } else {
+    throw UsageError("unknown target '" + target + "'; use sphere or fmnist");
+  }
+  p.x_probe = p.x_train.slice(0, 0, n_probe);
+  return p;
+}
+
+Row train_twins(RunContext& ctx, const TwinProblem& problem, int64_t width, uint64_t seed) {
+  const Config& cfg = ctx.config();
+  const int64_t steps = cfg.get_int("train.steps");
+  const double lr = cfg.get_float("train.lr");
+  LMLAB_CHECK(steps >= 1 && lr > 0, UsageError, "train.steps must be >= 1 and train.lr > 0");
+  const TwoLayerOptions options = TwoLayerOptions(problem.x_train.size(1), width).kappa(cfg.get_float("kappa")).seed(seed);
+  TwoLayerNet bit(options), fp(TwoLayerOptions(options).quantized(false));
+  const torch::Tensor w0 = bit->weight.detach().clone();
+  const torch::Tensor k0_bit = bit->ntk_gram(problem.x_probe), k0_fp = fp->ntk_gram(problem.x_probe);
+  torch::optim::SGD opt_bit(bit->parameters(), lr), opt_fp(fp->parameters(), lr);
+
+  const auto half_mse = [](const torch::Tensor& f, const torch::Tensor& y) { return 0.5 * (f - y).pow(2).mean(); };
+  Progress bar("width " + std::to_string(width) + " seed " + std::to_string(seed), steps, ctx.log_sink());
+  for (int64_t step = 1; step <= steps; ++step) {
+    for (auto [net, opt] : {std::pair{&bit, &opt_bit}, std::pair{&fp, &opt_fp}}) {
+      torch::Tensor loss = half_mse((*net)->forward(problem.x_train), problem.y_train);
+      opt->zero_grad();
+      loss.backward();
+      opt->step();
+    }
+    bar.advance(1);
+  }
+  bar.finish();
+
+  torch::NoGradGuard no_grad;
+  const double y_scale = 0.5 * problem.y_test.pow(2).mean().item<double>();
+  Row row = {{"target", problem.target}, {"width", width}, {"seed", static_cast<int64_t>(seed)}};
+  for (auto [name, net, k0] : {std::tuple{"bit", &bit, k0_bit}, std::tuple{"fp", &fp, k0_fp}}) {
+    const std::string p = name;
+    const torch::Tensor w = (*net)->weight;
+    const torch::Tensor k = (*net)->ntk_gram(problem.x_probe);
+    row.emplace_back(p + "_train_loss", half_mse((*net)->forward(problem.x_train), problem.y_train).item<double>() /
+                             (0.5 * problem.y_train.pow(2).mean().item<double>()));
+    row.emplace_back(p + "_test_loss", half_mse((*net)->forward(problem.x_test), problem.y_test).item<double>() / y_scale);
+    row.emplace_back(p + "_movement", ((w - w0).norm() / w0.norm()).item<double>());
+    row.emplace_back(p + "_flips", ((w >= 0) != (w0 >= 0)).to(torch::kDouble).mean().item<double>());
+    row.emplace_back(p + "_ntk_drift", ((k - k0).norm() / k0.norm()).item<double>());
+    row.emplace_back(p + "_ntk_min_eig", torch::linalg_eigvalsh(k0.to(torch::kDouble), "L")[0].item<double>());
+  }
+  row.emplace_back("gen_difference", ((bit->forward(problem.x_test) - fp->forward(problem.x_test)).abs().mean() /
+                           problem.y_test.pow(2).mean().sqrt())
+                              .item<double>());
+  return row;
+}
+
+}  // namespace lmlab::onebit

@@ -1,0 +1,33 @@
+// Shared by onebit.kernel_regime and onebit.generalization_difference: the regression problems
+// and the training of a 1-bit two-layer net beside its full-precision twin (lmlab/onebit/two_layer.h).
+#pragma once
+
+#include <string>
+
+#include <torch/torch.h>
+
+#include "lmlab/core/run.h"
+
+namespace lmlab::onebit {
+
+// x [n, d] with ||x|| = sqrt(d) (the sphere of the kernel analyses), y [n].
+struct TwinProblem {
+  std::string target;
+  torch::Tensor x_train, y_train, x_test, y_test, x_probe;
+};
+
+// target "sphere": a random two-layer ReLU teacher (dim, teacher_width) on the sphere;
+// "fmnist": Fashion-MNIST classes fmnist.classes[0] (+1) vs fmnist.classes[1] (-1), images
+// average-pooled by fmnist.pool, standardised per pixel on the training images, projected to the
+// sphere. n_train / n_test / n_probe examples (the probe set is the first n_probe training ones).
+TwinProblem make_twin_problem(const Config& cfg, const std::string& target, uint64_t seed);
+
+// Trains TwoLayerNet(width, seed) with Q = sign and its full-precision twin by full-batch gradient
+// descent on L = mean (f - y)^2 / 2 (train.steps, train.lr, kappa). The row holds, for p in
+// {bit, fp}: p_train_loss and p_test_loss (relative to mean y^2 / 2), p_movement
+// (||W_T - W_0|| / ||W_0||), p_flips (fraction of entries of W whose sign changed), p_ntk_drift
+// (||K_T - K_0||_F / ||K_0||_F on the probe set), p_ntk_min_eig (smallest eigenvalue of K_0);
+// and gen_difference = mean |f_bit - f_fp| / rms(y) on the test set.
+Row train_twins(RunContext& ctx, const TwinProblem& problem, int64_t width, uint64_t seed);
+
+}  // namespace lmlab::onebit
