@@ -41,6 +41,9 @@ if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
   exit 1
 fi
 
+# The allocator setting lmlab's CLI and benchmarks make (lmlab::keep_freed_memory), for the peer.
+export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824
+
 out="runs/bench/$(date -u +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 for name in "${names[@]}"; do

@@ -101,6 +101,7 @@ int cmd_report(const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  keep_freed_memory();
   CLI::App app{"lmlab: run the experiments of ten language-model theory papers and check their claims"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("lmlab ") + environment_info().front().second);

@@ -21,10 +21,10 @@ LMTrainOptions lm_train_options(const Config& cfg, int64_t steps) {
 }
 
 GPTOptions gpt_options(const Config& cfg, GPTOptions base) {
+  if (cfg.has("model.width")) base.width(cfg.get_int("model.width"));
   return base.context(cfg.get_int("model.context"))
       .layers(cfg.get_int("model.layers"))
       .heads(cfg.get_int("model.heads"))
-      .width(cfg.get_int("model.width"))
       .tied_head(cfg.get_bool("model.tied_head"));
 }
 

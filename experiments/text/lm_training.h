@@ -27,7 +27,8 @@ struct LMTrainOptions {
 // The train.* keys of text.gpt's config (batch, lr, weight_decay, warmup) with `steps` steps and
 // cosine decay.
 LMTrainOptions lm_train_options(const Config& cfg, int64_t steps);
-// The model.* keys (context, layers, heads, width, tied_head) on top of `base`.
+// The model.* keys (context, layers, heads, tied_head, and width when the config has it) on top
+// of `base`.
 GPTOptions gpt_options(const Config& cfg, GPTOptions base = {});
 
 // Linear warm-up to lr over `warmup` steps, then cosine decay to lr / 10 at `steps` (or constant).

@@ -2,6 +2,7 @@
 #include "lmlab/core/env.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -57,6 +58,11 @@ int set_threads(int n) {
   at::set_num_threads(n);
   set_blas_threads(n);
   return at::get_num_threads();
+}
+
+void keep_freed_memory() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 std::vector<std::pair<std::string, std::string>> environment_info() {

@@ -58,6 +58,7 @@ void for_each_batch_block(const T* x, int64_t batch, int64_t cols, Body&& body) 
     blk.count = static_cast<int>(batch - b0 < kBlockRows ? batch - b0 : kBlockRows);
     for (int i = 0; i < blk.count; ++i) {
       blk.rows[i] = x + (b0 + i) * cols;
+      if (!blk.has_tail) continue;
       std::memcpy(blk.tail[i], blk.rows[i] + blk.full_words * kWordBits, rem * sizeof(T));
       std::memset(blk.tail[i] + rem, 0, (kWordBits - rem) * sizeof(T));
     }
@@ -119,7 +120,8 @@ void gemm_blocks(const T* x, int64_t batch, int64_t cols, Out* y, int64_t y_cols
     });
     const int tile_rows = blk.count < kTileRows ? blk.count : kTileRows;
     const int64_t panel = kPanelBytes / (tile_rows * kWordBits * static_cast<int64_t>(sizeof(T)));
-    for (int64_t w0 = 0; w0 < words; w0 += panel) {
+    int64_t w0 = 0;
+    do {  // at least once, so that K = 0 writes y = 0
       const WordRange range{w0, w0 + panel < words ? w0 + panel : words};
       for_each_tile(blk, [&](int t0, auto bt) {
         for (int64_t n = row_begin; n < row_end; ++n) {
@@ -131,7 +133,7 @@ void gemm_blocks(const T* x, int64_t batch, int64_t cols, Out* y, int64_t y_cols
           }
         }
       });
-    }
+    } while ((w0 += panel) < words);
   });
 }
 

@@ -1,4 +1,5 @@
-// SIMD level detection and the LMLAB_SIMD override (include/lmlab/kernels/simd.h).
+// SIMD level detection, the LMLAB_SIMD override and the separate AVX512-VNNI check
+// (include/lmlab/kernels/simd.h). Each level checks every ISA flag its kernel files are built with.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -49,7 +50,9 @@ SimdLevel active_simd_level() {
                    env, simd_level_name(detected));
       return detected;
     }
-    std::fprintf(stderr, "lmlab: warning: LMLAB_SIMD=%s is unknown (use scalar, avx2 or avx512); using %s\n",
+    std::fprintf(stderr,
+                 "lmlab: warning: LMLAB_SIMD=%s is unknown (use scalar, avx2 or avx512); "
+                 "using %s\n",
                  env, simd_level_name(detected));
     return detected;
   }();

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <ostream>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "lmlab/kernels/onebit.h"
@@ -29,6 +31,7 @@ inline const Variant kVariants[] = {{"scalar", SimdLevel::Scalar, false},
 inline std::string variant_name(const ::testing::TestParamInfo<Variant>& info) {
   return info.param.name;
 }
+inline void PrintTo(const Variant& variant, std::ostream* os) { *os << variant.name; }
 #define LMLAB_SKIP_UNAVAILABLE(variant)                                                     \
   if (!(variant).available())                                                               \
   GTEST_SKIP() << "this CPU lacks " << (variant).name << " (detected level: "               \

@@ -1,6 +1,6 @@
 // The calling contract of the one-bit kernels (include/lmlab/kernels/onebit.h) for every kernel
-// variant: padding bits are ignored, a row range writes only its columns of Y, batches cross the
-// 16-row block boundary, fp32 is exact where every order of summation is, and the tables.
+// variant: padding bits are ignored, a row range writes only its columns of Y and ranges compose
+// bit for bit, batches beyond one 16-row block, K = 0 and B = 0; and the kernel tables.
 #include <cstring>
 
 #include "kernel_test_support.h"
@@ -102,11 +102,12 @@ TEST_P(OneBitContractTest, RowRangeWritesOnlyItsRows) {
   }
 }
 
-// Batches beyond one 16-row block, and batch 0 (nothing to write).
-TEST_P(OneBitContractTest, LargeAndEmptyBatchesMatchScalarTwin) {
+// Batches beyond one 16-row block, K = 0 (y = 0) and batch 0 (nothing to write).
+TEST_P(OneBitContractTest, LargeAndEmptyShapesMatchScalarTwin) {
   LMLAB_SKIP_UNAVAILABLE(GetParam());
   const OneBitKernels& table = GetParam().kernels();
   const OneBitKernels& twin = onebit_kernels_for(SimdLevel::Scalar);
+  const int32_t sentinel_value = 777;
   // Bound of onebit_test.cpp against the exact sum, for both sides: 5 (K + 1) 2^-24 S, S <= K.
   const int64_t k = 200;
   const double bound = 5.0 * (k + 1) * k / (1 << 24);
@@ -120,6 +121,10 @@ TEST_P(OneBitContractTest, LargeAndEmptyBatchesMatchScalarTwin) {
       EXPECT_NEAR(got.ternary_f32[i], want.ternary_f32[i], bound) << "B=" << b << " i=" << i;
     }
   }
+  const Operands no_columns(9, 0, 3, 14);  // K = 0: every y is an empty sum, 0
+  Outputs zero = no_columns.outputs(0), y0 = no_columns.outputs(sentinel_value);
+  no_columns.run(table, 0, no_columns.rows, y0);
+  EXPECT_TRUE(y0 == zero) << "K = 0";
   const Operands empty(9, k, 0, 13);
   Outputs y = empty.outputs(0);
   empty.run(table, 0, empty.rows, y);  // B = 0: no rows of X, no Y; must not touch memory

@@ -7,12 +7,14 @@
 // fp32 bounds. u = 2^-24, the fp32 unit roundoff. A floating-point sum of n terms, in any order
 // or tree, is off by at most (n - 1) u sum|terms| + O(u^2) (Higham, "Accuracy and Stability of
 // Numerical Algorithms", 2nd ed., sec. 4.2); adding the exact zeros of padding lanes costs nothing.
-// With S = sum_k |x[b][k]| and every |partial sum| <= S:
-//   scalar twin, signed sum in k order:          (K - 1) u S;
-//   ternary SIMD, y = P - M over disjoint k:     (K - 1) u S + u S = K u S;
-//   binary SIMD, y = 2P - T, with T = sum_k x:   2 (K - 1) u S + (K - 1) u S + 3 u S = 3 K u S.
+// With S = sum_k |x[b][k]| and every |partial sum| <= 3 S:
+//   scalar twin, signed sum (4 interleaved):  (K - 1) u S;
+//   ternary SIMD, y = P - M over disjoint k:  (K - 1) u S + u S = K u S;
+//   binary SIMD, y = 2P - T, with T = sum_k x: 2 (K - 1) u S + (K - 1) u S + 3 u S = 3 K u S;
+//   SIMD panels (K cut into pieces of >= 64 columns, partial results added): at most K / 64 more
+//   additions, each off by at most 3 u S.
 // The double reference adds at most K 2^-53 S. Allowed: (K + 1) u S for the twin and
-// 4 (K + 1) u S for the SIMD variants, which leaves room for the O(u^2) terms.
+// 4 (K + 1) u S >= 3 K u S + 3 (K / 64 + 1) u S for the SIMD variants, with room for O(u^2).
 #include <cmath>
 #include <cstdlib>
 #include <sstream>

@@ -12,6 +12,13 @@ namespace lmlab {
 // returns LibTorch's count in effect.
 int set_threads(int n);
 
+// Makes glibc keep freed memory in the process (mmap threshold 32 MiB, the most glibc allows, and
+// trim threshold 1 GiB). By default every tensor above 128 KiB-32 MiB is a fresh mmap whose pages
+// fault in on each use: a training loop of small models then spends most of its time clearing
+// pages (4x slower two-layer nets, measured). Process-wide: called by the CLI and the benchmarks,
+// not by the library itself.
+void keep_freed_memory();
+
 // Ordered (name, value) pairs: lmlab version, git sha, build type, LibTorch version, BLAS library,
 // threads, BLAS threads, SIMD detected and in use, CPU model, hostname.
 std::vector<std::pair<std::string, std::string>> environment_info();

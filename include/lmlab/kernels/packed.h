@@ -1,8 +1,8 @@
 // Packed 1-bit (binary) and 2-bit (ternary) weight matrices for the P1 kernels (NOTES.md "P1":
 // BitNet sign weights and BitNet b1.58 ternary weights), declared once here.
 //
-// W is [N rows x K cols] (N outputs, K inputs), row-major. Each row is a run of words_per_row =
-// ceil(K / 64) little 64-bit words ("bit k of the row" = bit k % 64, LSB first, of word k / 64).
+// W is [N rows x K cols] (N outputs, K inputs), row-major. Each row is words_per_row =
+// ceil(K / 64) uint64_t words; bit k of a row is bit k % 64 (LSB first) of its word k / 64.
 //
 // Binary, 1 bit per weight: bit 1 = +1, bit 0 = -1. pack_binary maps w >= 0 (0 and -0 included)
 // to +1 and w < 0 to -1.
@@ -11,8 +11,8 @@
 // results are then unspecified). The planes of a row are interleaved word by word:
 // row n = [plus_0, minus_0, plus_1, minus_1, ...], 2 * words_per_row words.
 //
-// Padding: the bits of columns K .. 64 * words_per_row - 1 of the last word of a row. pack_* writes
-// them as 0; kernels ignore them whatever they hold.
+// Padding: the bits of columns K .. 64 * words_per_row - 1 in the last word of a row. pack_*
+// writes them as 0; kernels and unpack_* ignore them whatever they hold.
 //
 // The owning structs hold their words in a std::vector; kernels take the non-owning views, so the
 // words may also live elsewhere (for example in a tensor buffer) with the same layout.

@@ -1,4 +1,5 @@
-// AVX-512 binary_gemm_f32 (include/lmlab/kernels/onebit.h); twin scalar/binary_gemm_f32_scalar.cpp.
+// AVX-512 binary_gemm_f32 of include/lmlab/kernels/onebit.h;
+// twin: scalar/binary_gemm_f32_scalar.cpp.
 // W [N x K] binary, X [B x K] fp32, Y [B x N] fp32: y[b][n] = sum_k s_nk x[b][k], s_nk = +1 where
 // bit k of row n is set, else -1; computed as 2 P - T (onebit_gemm.h), P and T by 16-lane
 // masked sums. Rounded in another order than the twin (bound in tests/kernels/onebit_test.cpp).

@@ -1,4 +1,5 @@
-// AVX512-VNNI binary_gemm_i8 (include/lmlab/kernels/onebit.h); twin scalar/binary_gemm_i8_scalar.cpp.
+// AVX512-VNNI binary_gemm_i8 of include/lmlab/kernels/onebit.h;
+// twin: scalar/binary_gemm_i8_scalar.cpp.
 // W [N x K] binary, X [B x K] int8, Y [B x N] int32: y[b][n] = sum_k s_nk x[b][k], s_nk = +1
 // where bit k of row n is set, else -1; computed as sum_k 2 bit_nk x[b][k] - sum_k x[b][k]
 // (onebit_gemm.h) with AVX512-VNNI vpdpbusd on 64 columns. Exact.

@@ -1,4 +1,5 @@
-// AVX-512 ternary_gemm_f32 (include/lmlab/kernels/onebit.h); twin scalar/ternary_gemm_f32_scalar.cpp.
+// AVX-512 ternary_gemm_f32 of include/lmlab/kernels/onebit.h;
+// twin: scalar/ternary_gemm_f32_scalar.cpp.
 // W [N x K] ternary, X [B x K] fp32, Y [B x N] fp32: y[b][n] = sum_k t_nk x[b][k], t_nk in
 // {-1, 0, +1}; computed as P - M (onebit_gemm.h), the 16-lane masked sums over the plus and
 // minus planes. Rounded in another order than the twin (bound in tests/kernels/onebit_test.cpp).
