@@ -37,24 +37,27 @@ const char* simd_level_name(SimdLevel level) {
   return "unknown";
 }
 
+SimdLevel resolve_simd_level(const char* requested, SimdLevel detected, std::string* warning) {
+  if (warning) warning->clear();
+  if (!requested || !*requested) return detected;
+  const std::string want = requested;
+  std::string problem = " is unknown (use scalar, avx2 or avx512)";
+  for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512}) {
+    if (want != simd_level_name(l)) continue;
+    if (l <= detected) return l;
+    problem = " is not supported by this CPU";
+  }
+  if (warning)
+    *warning = "LMLAB_SIMD=" + want + problem + "; using " + simd_level_name(detected);
+  return detected;
+}
+
 SimdLevel active_simd_level() {
   static const SimdLevel level = [] {
-    const SimdLevel detected = detected_simd_level();
-    const char* env = std::getenv("LMLAB_SIMD");
-    if (!env || !*env) return detected;
-    const std::string want = env;
-    for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::AVX2, SimdLevel::AVX512}) {
-      if (want != simd_level_name(l)) continue;
-      if (l <= detected) return l;
-      std::fprintf(stderr, "lmlab: warning: LMLAB_SIMD=%s is not supported by this CPU; using %s\n",
-                   env, simd_level_name(detected));
-      return detected;
-    }
-    std::fprintf(stderr,
-                 "lmlab: warning: LMLAB_SIMD=%s is unknown (use scalar, avx2 or avx512); "
-                 "using %s\n",
-                 env, simd_level_name(detected));
-    return detected;
+    std::string warning;
+    const SimdLevel l = resolve_simd_level(std::getenv("LMLAB_SIMD"), detected_simd_level(), &warning);
+    if (!warning.empty()) std::fprintf(stderr, "lmlab: warning: %s\n", warning.c_str());
+    return l;
   }();
   return level;
 }

@@ -2,6 +2,7 @@
 #include "lmlab/onebit/bit_linear.h"
 
 #include "lmlab/core/error.h"
+#include "lmlab/onebit/packed_linear.h"
 
 namespace lmlab::onebit {
 
@@ -21,11 +22,14 @@ torch::Tensor BitLinearImpl::quantized_weight() const { return quantize_weight(w
 torch::Tensor BitLinearImpl::forward(const torch::Tensor& x) {
   LMLAB_CHECK(x.dim() >= 1 && x.size(-1) == options_.in(), UsageError, "BitLinear(", options_.in(), " -> ",
               options_.out(), ") got input of shape ", x.sizes(), "; the last dimension must be ", options_.in());
+  if (packed_) return packed_->forward(x);
   torch::Tensor h = x;
   if (options_.input_norm()) h = torch::layer_norm(h, {options_.in()});
   if (options_.act_bits() == 8) h = quantize_activations_int8(h);
   return torch::nn::functional::linear(h, quantized_weight(), bias);
 }
+
+void BitLinearImpl::set_packed(std::shared_ptr<PackedLinearImpl> packed) { packed_ = std::move(packed); }
 
 LinearFactory bit_linear_factory(const BitLinearOptions& like) {
   return [like](int64_t in, int64_t out, bool bias) {

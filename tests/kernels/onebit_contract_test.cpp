@@ -181,5 +181,33 @@ TEST(OneBitTables, UnsupportedLevelThrows) {
   }
 }
 
+// LMLAB_SIMD naming a level the CPU lacks falls back to the detected level with a warning; tested
+// through resolve_simd_level with every detected level, since this CPU may have them all.
+TEST(SimdOverride, UnsupportedLevelFallsBackWithWarning) {
+  std::string warning;
+  EXPECT_EQ(resolve_simd_level("avx512", SimdLevel::Scalar, &warning), SimdLevel::Scalar);
+  EXPECT_NE(warning.find("LMLAB_SIMD=avx512 is not supported by this CPU; using scalar"), std::string::npos)
+      << warning;
+  EXPECT_EQ(resolve_simd_level("avx512", SimdLevel::AVX2, &warning), SimdLevel::AVX2);
+  EXPECT_NE(warning.find("using avx2"), std::string::npos) << warning;
+}
+
+TEST(SimdOverride, UnknownNameFallsBackWithWarning) {
+  std::string warning;
+  EXPECT_EQ(resolve_simd_level("sse9", SimdLevel::AVX512, &warning), SimdLevel::AVX512);
+  EXPECT_NE(warning.find("LMLAB_SIMD=sse9 is unknown (use scalar, avx2 or avx512); using avx512"),
+            std::string::npos) << warning;
+}
+
+TEST(SimdOverride, SupportedOrUnsetLevelIsTakenSilently) {
+  std::string warning = "stale";
+  EXPECT_EQ(resolve_simd_level("scalar", SimdLevel::AVX512, &warning), SimdLevel::Scalar);
+  EXPECT_TRUE(warning.empty()) << warning;
+  EXPECT_EQ(resolve_simd_level("avx2", SimdLevel::AVX2, &warning), SimdLevel::AVX2);
+  EXPECT_EQ(resolve_simd_level(nullptr, SimdLevel::AVX2, &warning), SimdLevel::AVX2);
+  EXPECT_EQ(resolve_simd_level("", SimdLevel::Scalar, nullptr), SimdLevel::Scalar);
+  EXPECT_TRUE(warning.empty()) << warning;
+}
+
 }  // namespace
 }  // namespace lmlab::kernels::testing

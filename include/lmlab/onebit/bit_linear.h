@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include <torch/torch.h>
 
@@ -18,6 +19,8 @@
 #include "lmlab/onebit/quantize.h"
 
 namespace lmlab::onebit {
+
+class PackedLinearImpl;  // lmlab/onebit/packed_linear.h
 
 struct BitLinearOptions {
   BitLinearOptions(int64_t in, int64_t out) : in_(in), out_(out) {}
@@ -41,8 +44,14 @@ class BitLinearImpl : public torch::nn::Module {
   const BitLinearOptions& options() const { return options_; }
   torch::Tensor weight, bias;  // bias undefined when options.bias() is false
 
+  // Packed inference (pack_model in lmlab/onebit/packed_linear.h): while set, forward runs
+  // `packed` instead of the fp32 product; nullptr returns to training mode.
+  void set_packed(std::shared_ptr<PackedLinearImpl> packed);
+  bool is_packed() const { return packed_ != nullptr; }
+
  private:
   BitLinearOptions options_;
+  std::shared_ptr<PackedLinearImpl> packed_;
 };
 TORCH_MODULE(BitLinear);
 

@@ -1,0 +1,58 @@
+// Packed inference for trained 1-bit and ternary layers (P1, arXiv 2411.01663; BitNet arXiv
+// 2310.11453, BitNet b1.58 arXiv 2402.17764): onebit::pack turns a BitLinear into a PackedLinear
+// whose weights are the integer pattern T of Q(W) = s * T in the formats of lmlab/kernels/packed.h
+// (1 bit/weight binary, 2 bits/weight ternary) and whose matrix product runs on the SIMD kernels of
+// lmlab/kernels/onebit.h.
+//
+//   x [..., in] -> y [..., out], rows M = prod(...):
+//     act_bits 0:  y = s * (x' T^T) + b                     fp32 kernel, x' = LN(x) or x
+//     act_bits 8:  y = s * g_m/127 * (c T^T) + b            int8 kernel, exact int32 c T^T,
+//                  c = clip(round(127 x'_m / g_m), -127, 127), g_m = max(max_k |x'_mk|, eps)
+// which is BitLinear's forward computed in another order: equal up to float rounding (bound in
+// tests/onebit/packed_linear_test.cpp). Rows of T (outputs) are split across LibTorch's intra-op
+// threads. No gradients: PackedLinear is inference only, and its forward refuses tensors that
+// require grad.
+#pragma once
+
+#include <cstdint>
+
+#include <torch/torch.h>
+
+#include "lmlab/onebit/bit_linear.h"
+
+namespace lmlab::onebit {
+
+class PackedLinearImpl : public torch::nn::Module {
+ public:
+  // Packs `layer`'s current weights. Throws UsageError when the latent weights or the bias hold
+  // NaN or Inf (the message names the first one and its position).
+  explicit PackedLinearImpl(const BitLinearImpl& layer);
+
+  // x float32 [..., in] on the CPU, finite; any layout.
+  torch::Tensor forward(const torch::Tensor& x);
+
+  const BitLinearOptions& options() const { return options_; }
+  double weight_scale() const { return scale_; }
+  // Bytes of the packed weights: out * ceil(in / 64) * 8 (binary) or twice that (ternary).
+  int64_t packed_weight_bytes() const { return words_.numel() * 8; }
+  // T as floats [out, in] (values -1, 0, +1), unpacked from the stored words.
+  torch::Tensor pattern() const;
+
+ private:
+  BitLinearOptions options_;
+  double scale_ = 1.0;
+  torch::Tensor words_;  // int64 [out, words per row (x2 planes for ternary)], the packed.h layout
+  torch::Tensor bias_;   // float [out] or undefined
+};
+TORCH_MODULE(PackedLinear);
+
+// The inference layer for `layer`'s current weights.
+PackedLinear pack(const BitLinearImpl& layer);
+
+// Switches every BitLinear in `model` (itself included) to packed inference (BitLinearImpl::
+// set_packed), or back to training mode. Returns the number of layers switched. Packed layers use
+// the weights of the moment they were packed: call pack_model again after changing them.
+int64_t pack_model(torch::nn::Module& model);
+int64_t unpack_model(torch::nn::Module& model);
+
+}  // namespace lmlab::onebit
