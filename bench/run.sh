@@ -15,7 +15,7 @@
 # name and its torch_threads counter, the peer's "name" and "threads".
 #
 # Usage: [BUILD=build] [PYTHON=/usr/bin/python3] [REPEATS=5] [MIN_TIME=2] bench/run.sh
-# (`make bench` builds the benchmarks and calls this.)
+# (`make bench` builds the benchmarks and calls this.) BENCHES="onebit text_gpt" runs only those.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -28,6 +28,7 @@ THREADS=(1 2)
 names=()
 for src in bench/*_bench.cpp; do
   name=$(basename "$src" .cpp)
+  if [[ -n "${BENCHES:-}" && " $BENCHES " != *" ${name%_bench} "* ]]; then continue; fi
   if [[ ! -x "$BUILD/$name" ]]; then
     echo "bench/run.sh: $BUILD/$name not found; build the benchmarks with \`make bench\`" \
          "(or set BUILD to a build directory configured with -DLMLAB_BENCH=ON)" >&2
@@ -74,6 +75,16 @@ def load(path):
         return json.load(f)
 
 
+def same_count(py, cpp):
+    return None if py is None or cpp is None else int(py) == int(cpp)
+
+
+def case_name(run_name):
+    """A C++ run name without its thread and timing parts: the peer's name for the same case."""
+    return "/".join(p for p in run_name.split("/") if not p.startswith(("threads:", "min_time:"))
+                    and p not in ("real_time", "process_time", "manual_time"))
+
+
 rows = []
 for name in names:
     for n in threads:
@@ -84,7 +95,7 @@ for name in names:
         for b in cpp:
             if b.get("aggregate_name") != "median":
                 continue
-            key = (b["run_name"].split("/")[0], int(b["torch_threads"]))
+            key = (case_name(b["run_name"]), int(b["torch_threads"]))
             py = peer_runs.get(key)
             c, q = b["items_per_second"], py and py["steps_per_second_median"]
             py_cv = statistics.stdev(py["steps_per_second"]) / statistics.mean(py["steps_per_second"]) \
@@ -92,7 +103,8 @@ for name in names:
             rows.append({"benchmark": key[0], "threads": key[1], "cpp_steps_per_second": c,
                          "python_steps_per_second": q, "ratio_cpp_over_python": c / q if q else None,
                          "cpp_cv": cvs.get(b["run_name"]), "python_cv": py_cv,
-                         "same_parameter_count": peer["parameters"] == int(b["parameters"]) if py else None})
+                         "same_parameter_count": same_count(py and py.get("parameters", peer.get("parameters")),
+                                                            b.get("parameters"))})
 
 
 
@@ -100,10 +112,11 @@ def fmt(x, spec):
     return "-" if x is None else format(x, spec)
 
 
-lines = [f"{'benchmark':<22} {'threads':>7} {'lmlab C++ steps/s':>18} {'PyTorch steps/s':>16} {'C++/Python':>11}"
+width = max([22] + [len(r["benchmark"]) for r in rows])
+lines = [f"{'benchmark':<{width}} {'threads':>7} {'lmlab C++ steps/s':>18} {'PyTorch steps/s':>16} {'C++/Python':>11}"
          f" {'cv C++/Python':>14}"]
 for r in rows:
-    lines.append(f"{r['benchmark']:<22} {r['threads']:>7} {r['cpp_steps_per_second']:>18.2f} "
+    lines.append(f"{r['benchmark']:<{width}} {r['threads']:>7} {r['cpp_steps_per_second']:>18.2f} "
                  f"{fmt(r['python_steps_per_second'], '.2f'):>16} {fmt(r['ratio_cpp_over_python'], '.2f'):>11} "
                  f"{fmt(r['cpp_cv'], '.0%') + '/' + fmt(r['python_cv'], '.0%'):>14}"
                  + ("  (parameter counts differ!)" if r["same_parameter_count"] is False else ""))
@@ -116,3 +129,10 @@ for path, text in (("summary.json", json.dumps({"rows": rows}, indent=1)), ("sum
 print("\n".join(lines))
 print(f"results: {out}/")
 EOF
+
+# Benchmarks with more to say than C++ against Python (ratios between their own cases) have a
+# bench/<name>_report.py that reads this run's JSON files.
+for name in "${names[@]}"; do
+  report="bench/${name%_bench}_report.py"
+  if [[ -f "$report" ]]; then "$PYTHON" "$report" "$out"; fi
+done

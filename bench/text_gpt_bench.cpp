@@ -16,9 +16,8 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <iostream>
 
+#include "bench_main.h"
 #include "lmlab/core/config.h"
 #include "lmlab/core/env.h"
 #include "lmlab/core/error.h"
@@ -93,20 +92,5 @@ BENCHMARK(text_gpt_train_step)
 }  // namespace lmlab
 
 int main(int argc, char** argv) {
-  lmlab::keep_freed_memory();  // as the CLI does; bench/run.sh gives the peer the same setting
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-  try {
-    lmlab::check_step(lmlab::text_gpt_settings());
-  } catch (const std::exception& e) {
-    std::cerr << "text_gpt_bench: check before timing failed: " << e.what() << "\n";
-    return 1;
-  }
-  for (const auto& [key, value] : lmlab::environment_info())
-    benchmark::AddCustomContext("lmlab_" + key, value);
-  const char* blas_threads = std::getenv("OPENBLAS_NUM_THREADS");
-  benchmark::AddCustomContext("OPENBLAS_NUM_THREADS", blas_threads ? blas_threads : "unset");
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return lmlab::run_benchmarks(argc, argv, "text_gpt_bench", [] { lmlab::check_step(lmlab::text_gpt_settings()); });
 }

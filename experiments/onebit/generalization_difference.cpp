@@ -68,7 +68,7 @@ void run(RunContext& ctx) {
 ExperimentDef onebit_generalization_difference_experiment() {
   return {"onebit.generalization_difference", "P1 1-bit scaling (arXiv 2411.01663)",
           "1-bit net vs its full-precision twin on held-out data, against width",
-          embedded_config("onebit.generalization_difference"), /*sweep=*/true, run};
+          embedded_config("onebit.two_layer_twins"), /*sweep=*/true, run};
 }
 
 }  // namespace lmlab

@@ -88,7 +88,7 @@ void run(RunContext& ctx) {
 ExperimentDef onebit_kernel_regime_experiment() {
   return {"onebit.kernel_regime", "P1 1-bit scaling (arXiv 2411.01663)",
           "1-bit two-layer nets of growing width train in the kernel regime",
-          embedded_config("onebit.kernel_regime"), /*sweep=*/true, run};
+          embedded_config("onebit.two_layer_twins"), /*sweep=*/true, run};
 }
 
 }  // namespace lmlab

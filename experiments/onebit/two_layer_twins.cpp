@@ -2,6 +2,8 @@
 #include "two_layer_twins.h"
 
 #include <cmath>
+#include <map>
+#include <string>
 #include <tuple>
 
 #include "lmlab/core/error.h"
@@ -69,7 +71,10 @@ TwinProblem make_twin_problem(const Config& cfg, const std::string& target, uint
   return p;
 }
 
-Row train_twins(RunContext& ctx, const TwinProblem& problem, int64_t width, uint64_t seed) {
+namespace {
+
+// train_twins without the reuse of earlier results.
+Row train_twins_once(RunContext& ctx, const TwinProblem& problem, int64_t width, uint64_t seed) {
   const Config& cfg = ctx.config();
   const int64_t steps = cfg.get_int("train.steps");
   const double lr = cfg.get_float("train.lr");
@@ -112,6 +117,19 @@ Row train_twins(RunContext& ctx, const TwinProblem& problem, int64_t width, uint
                            problem.y_test.pow(2).mean().sqrt())
                               .item<double>());
   return row;
+}
+
+}  // namespace
+
+Row train_twins(RunContext& ctx, const TwinProblem& problem, int64_t width, uint64_t seed) {
+  const Config& cfg = ctx.config();
+  static std::map<std::string, Row> finished;  // this process's trainings, by everything they depend on
+  const std::string key = cfg.to_toml() + "\n" + problem.target + " " + std::to_string(width) + " " + std::to_string(seed);
+  if (const auto it = finished.find(key); it != finished.end()) {
+    ctx.log("width " + std::to_string(width) + ": reusing the twins trained earlier in this process");
+    return it->second;
+  }
+  return finished[key] = train_twins_once(ctx, problem, width, seed);
 }
 
 }  // namespace lmlab::onebit

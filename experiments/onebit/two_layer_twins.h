@@ -27,7 +27,9 @@ TwinProblem make_twin_problem(const Config& cfg, const std::string& target, uint
 // {bit, fp}: p_train_loss and p_test_loss (relative to mean y^2 / 2), p_movement
 // (||W_T - W_0|| / ||W_0||), p_flips (fraction of entries of W whose sign changed), p_ntk_drift
 // (||K_T - K_0||_F / ||K_0||_F on the probe set), p_ntk_min_eig (smallest eigenvalue of K_0);
-// and gen_difference = mean |f_bit - f_fp| / rms(y) on the test set.
+// and gen_difference = mean |f_bit - f_fp| / rms(y) on the test set. A call with the same config,
+// problem target, width and seed as an earlier one in this process returns that call's row
+// (onebit.kernel_regime and onebit.generalization_difference share their sweep).
 Row train_twins(RunContext& ctx, const TwinProblem& problem, int64_t width, uint64_t seed);
 
 }  // namespace lmlab::onebit

@@ -1,6 +1,8 @@
 // 1-bit, ternary and 8-bit activation quantizers (include/lmlab/onebit/quantize.h).
 #include "lmlab/onebit/quantize.h"
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 
 #include "lmlab/core/error.h"
@@ -66,11 +68,27 @@ torch::Tensor quantize_weight(const torch::Tensor& weight, const WeightQuantOpti
 }
 
 Int8Activations int8_activation_codes(const torch::Tensor& x) {
-  LMLAB_CHECK(x.dim() == 2 && x.is_floating_point(), UsageError,
-              "int8 activation codes need a floating-point [M, in] tensor, got ", x.sizes(), " ", x.dtype());
-  torch::NoGradGuard no_grad;
-  const torch::Tensor step = int8_step(x.detach());
-  return {int8_round(x.detach(), step).to(torch::kInt8), step.squeeze(1)};
+  LMLAB_CHECK(x.dim() == 2 && x.scalar_type() == torch::kFloat, UsageError,
+              "int8 activation codes need a float32 [M, in] tensor, got ", x.sizes(), " ", x.dtype());
+  // One pass per row instead of int8_step and int8_round's eight tensor ops (this sits on the
+  // packed GEMV's critical path); the same float operations in the same order, so the same codes
+  // (tests/onebit/bit_linear_test.cpp compares them with quantize_activations_int8).
+  const torch::Tensor in = x.detach().contiguous();
+  const int64_t rows = in.size(0), cols = in.size(1);
+  Int8Activations a{torch::empty({rows, cols}, torch::kInt8), torch::empty({rows}, torch::kFloat)};
+  const float* xs = in.data_ptr<float>();
+  int8_t* codes = a.codes.data_ptr<int8_t>();
+  float* steps = a.scale.data_ptr<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = xs + r * cols;
+    float absmax = 0.0f;
+    for (int64_t k = 0; k < cols; ++k) absmax = std::max(absmax, std::fabs(row[k]));
+    const float step = std::max(absmax, static_cast<float>(kQuantEps)) / 127.0f;
+    steps[r] = step;
+    for (int64_t k = 0; k < cols; ++k)
+      codes[r * cols + k] = static_cast<int8_t>(std::clamp(std::nearbyint(row[k] / step), -127.0f, 127.0f));
+  }
+  return a;
 }
 
 torch::Tensor quantize_activations_int8(const torch::Tensor& x) {

@@ -25,7 +25,9 @@ TEST(Env, SetThreadsAppliesToLibTorchAndOpenBLAS) {
     const auto env = info();
     EXPECT_EQ(env.at("threads"), std::to_string(n));
     // Debian's libtorch links the BLAS chosen by alternatives; lmlab's deps install OpenBLAS.
-    if (env.at("blas").find("openblas") != std::string::npos) EXPECT_EQ(env.at("blas_threads"), std::to_string(n));
+    if (env.at("blas").find("openblas") != std::string::npos) {
+      EXPECT_EQ(env.at("blas_threads"), std::to_string(n));
+    }
   }
   set_threads(before);
 }

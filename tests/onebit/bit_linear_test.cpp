@@ -65,6 +65,18 @@ TEST(Quantize, Int8ActivationsAreCodesTimesPerTokenScale) {
   EXPECT_TRUE(torch::equal(torch::autograd::grad({quantize_activations_int8(xr).sum()}, {xr})[0], torch::ones_like(xr)));
 }
 
+TEST(Quantize, Int8CodesEqualTheTrainingQuantizerOnHalfStepsAndZeroRows) {
+  // A row of entries (k + 1/2) steps, where rounding is decided by the last bits (its absmax 3 sets
+  // step 3/127), an all-zero row (step eps/127), and random rows over six orders of magnitude.
+  torch::Tensor half_steps = (torch::arange(-127, 127) + 0.5).to(torch::kFloat).view({1, -1}) * (3.0 / 127.0);
+  half_steps[0][253] = 3.0;
+  const torch::Tensor x = torch::cat({half_steps, torch::zeros({1, 254}),
+                                      torch::randn({300, 254}) * torch::logspace(-3, 3, 300).view({300, 1})});
+  const Int8Activations a = int8_activation_codes(x);
+  EXPECT_TRUE(torch::equal(quantize_activations_int8(x), a.codes.to(torch::kFloat) * a.scale.unsqueeze(1)));
+  EXPECT_TRUE(torch::equal(a.codes[1], torch::zeros({254}, torch::kInt8)));
+}
+
 TEST(BitLinear, StartsFromTheSameLatentWeightsAsLinear) {
   torch::manual_seed(7);
   const torch::nn::Linear fp(torch::nn::LinearOptions(5, 3));

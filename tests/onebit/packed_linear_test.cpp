@@ -99,7 +99,7 @@ TEST(PackedLinear, ResultDoesNotDependOnTheThreadCount) {
 TEST(PackModel, PackedGPTMatchesItsUnpackedSelfAndUnpacksExactly) {
   torch::manual_seed(6);
   GPT gpt(GPTOptions().vocab(17).context(12).layers(2).heads(2).width(32).linear(
-      bit_linear_factory(BitLinearOptions(1, 1).act_bits(8).weights(WeightQuantOptions().quant(WeightQuant::Ternary)))));
+      bit_linear_factory(BitLinearOptions(1, 1).input_norm(true).weights(WeightQuantOptions().quant(WeightQuant::Ternary)))));
   int64_t bit_linears = 0;
   for (const auto& m : gpt->modules()) bit_linears += std::dynamic_pointer_cast<BitLinearImpl>(m) != nullptr;
   ASSERT_GT(bit_linears, 0);
@@ -108,9 +108,10 @@ TEST(PackModel, PackedGPTMatchesItsUnpackedSelfAndUnpacksExactly) {
   const torch::Tensor dense = gpt(idx);
   EXPECT_EQ(pack_model(*gpt), bit_linears);
   const torch::Tensor packed = gpt(idx);
-  // Layer by layer the two agree to fp32 rounding (test above), but an int8 activation code can
-  // round the other way after a rounding-level difference, so compare logits at 1e-3 of their scale.
-  EXPECT_LT((packed - dense).abs().max().item<double>(), 1e-3 * dense.abs().max().item<double>());
+  // Layer by layer the two agree to fp32 rounding (test above); through the model at 1e-5 of the
+  // logit scale. (With int8 activations a code on a rounding boundary may round the other way,
+  // which moves the logits by about one int8 step: bench/onebit_bench.cpp measures that case.)
+  EXPECT_LT((packed - dense).abs().max().item<double>(), 1e-5 * dense.abs().max().item<double>());
   EXPECT_EQ(unpack_model(*gpt), bit_linears);
   EXPECT_EQ(unpack_model(*gpt), 0);
   EXPECT_TRUE(torch::equal(gpt(idx), dense));

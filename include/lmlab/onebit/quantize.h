@@ -48,7 +48,7 @@ WeightPattern weight_pattern(const torch::Tensor& weight, const WeightQuantOptio
 // Per-token 8-bit absmax Q(x) with the straight-through gradient; same shape as x.
 torch::Tensor quantize_activations_int8(const torch::Tensor& x);
 
-// The integer codes and per-token scales of Q(x) without gradients: x [M, in] ->
+// The integer codes and per-token scales of Q(x) without gradients: x float32 [M, in] ->
 // codes int8 [M, in] and g/127 as float [M], so that Q(x) = codes * scale[:, None].
 struct Int8Activations {
   torch::Tensor codes;
