@@ -15,6 +15,7 @@ import sys
 PACKED = ["binary_i8", "ternary_i8", "binary_f32", "ternary_f32"]
 FP32 = ["fp32_mv", "fp32_linear"]
 INT8 = ["int8_qnnpack", "int8_onednn"]
+PATH_INDEX = {"fp32_linear": 0, "fp32_mv": 1}  # the path:<i> part of the case names
 
 
 def case_params(run_name):
@@ -73,7 +74,7 @@ def layer_tables(runs, peer, threads):
               "|---|---|" + "---:|" * (len(PACKED) + 5)]
     for s in shapes:
         n, k, b = s
-        peer_fp32 = [peer.get(f"{p}/path:{i}/N:{n}/K:{k}/batch:{b}") for i, p in enumerate(FP32)]
+        peer_fp32 = [peer.get(f"{p}/path:{PATH_INDEX[p]}/N:{n}/K:{k}/batch:{b}") for p in FP32]
         peer_best = max([r for r in peer_fp32 if r], default=None)
         times.append(f"| {n} x {k} | {b} | " + " | ".join(
             fmt(us(rate(p, s)), ".0f") for p in FP32) + f" | {fmt(us(peer_best), '.0f')} | " + " | ".join(

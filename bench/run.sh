@@ -91,6 +91,7 @@ for name in names:
         peer = load(os.path.join(out, f"{name[:-len('_bench')]}_peer.threads{n}.json"))
         peer_runs = {(b["name"], b["threads"]): b for b in peer["benchmarks"]} if peer else {}
         cpp = load(os.path.join(out, f"{name}.threads{n}.json"))["benchmarks"]
+        cpp = [b for b in cpp if "items_per_second" in b]  # a case without a rate (memory_read) has no peer
         cvs = {b["run_name"]: b["items_per_second"] for b in cpp if b.get("aggregate_name") == "cv"}
         for b in cpp:
             if b.get("aggregate_name") != "median":
