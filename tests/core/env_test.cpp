@@ -2,6 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <mutex>
+#include <set>
+
+#include <ATen/Parallel.h>
 
 #include <torch/torch.h>
 
@@ -16,6 +20,21 @@ std::map<std::string, std::string> info() {
   return {pairs.begin(), pairs.end()};
 }
 }  // namespace
+
+// at::parallel_for is inline; it splits work only in code built with OpenMP (ATen/ParallelOpenMP.h),
+// which lmlab_lib passes on to everything linking it. Without it lmlab's parallel loops run serially.
+TEST(Env, ParallelForInLmlabCodeUsesTheThreadsSet) {
+  const int before = at::get_num_threads();
+  set_threads(2);
+  std::mutex mutex;
+  std::set<int> workers;
+  at::parallel_for(0, 2, 1, [&](int64_t, int64_t) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    workers.insert(at::get_thread_num());
+  });
+  set_threads(before);
+  EXPECT_EQ(workers, (std::set<int>{0, 1}));
+}
 
 TEST(Env, SetThreadsAppliesToLibTorchAndOpenBLAS) {
   const int before = at::get_num_threads();
