@@ -12,7 +12,6 @@ Names match the C++ run names without their thread and timing parts.
 Run: /usr/bin/python3 bench/peers/onebit_peer.py [--threads 1 2] [--repeats 5]
 """
 import argparse
-import json
 import math
 import os
 import statistics
@@ -25,6 +24,7 @@ import torch.nn.functional as F
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "golden"))
 from models_gpt import GPT  # noqa: E402  (the golden reference model, not a copy)
+from peer_output import emit  # noqa: E402
 
 RUN_SECONDS = 0.25
 SHAPES = [(1024, 1024), (2048, 2048), (4096, 4096), (8192, 8192), (11008, 4096), (4096, 11008)]
@@ -121,17 +121,8 @@ def main():
     if min(args.threads) < 1 or args.repeats < 1:
         ap.error("--threads and --repeats must be >= 1")
     check_int8()
-    result = {"peer": "onebit_peer.py", "torch": torch.__version__, "python": sys.version.split()[0],
-              "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"), "repeats": args.repeats,
-              "run_seconds": RUN_SECONDS,
-              "benchmarks": [b for t in args.threads for b in measure(t, args.repeats)]}
-    text = json.dumps(result, indent=1)
-    if args.out:
-        with open(args.out + ".tmp", "w") as f:
-            f.write(text + "\n")
-        os.replace(args.out + ".tmp", args.out)
-    print(text)
-
+    emit("onebit_peer.py", args, [b for t in args.threads for b in measure(t, args.repeats)],
+         run_seconds=RUN_SECONDS)
 
 if __name__ == "__main__":
     main()

@@ -5,16 +5,16 @@ experiments/text/gpt.toml; the model is tools/golden/models_gpt.py's GPT (PyTorc
 arranged as lmlab's GPT, the reference lmlab's GPT is tested equal to), with GPT-2 initial weights
 N(0, 0.02^2) and zero biases (the residual-projection scaling is left out: weights do not change the
 work); one step samples B windows of T+1 tokens from a random byte stream, runs forward,
-cross-entropy (read back with .item(), as lm_loss does), zero_grad, backward and an AdamW step.
+cross-entropy (read back with .item(), as lm_loss does), zero_grad, backward and an AdamW step at
+the scheduled learning rate (lmlab's lm_learning_rate).
 
-Checks the step as the C++ bench does (initial loss ln 256 within 0.1 nats; five steps on one batch
-lower it), then per thread count: two warm-up steps, a step count chosen so a run lasts about
+Checks the step as the C++ bench does (initial loss ln 256 within 0.1 nats; twenty steps on one
+batch lower it), then per thread count: two warm-up steps, a step count chosen so a run lasts about
 --min-time seconds (as Google Benchmark chooses iterations), --repeats timed runs, wall clock.
 Prints JSON with the median steps/s per thread count, also written to --out when given.
 Run: /usr/bin/python3 bench/peers/text_gpt_peer.py [--threads 1 2] [--repeats 5] [--min-time 2]
 """
 import argparse
-import json
 import math
 import os
 import statistics
@@ -28,6 +28,7 @@ import torch.nn.functional as F
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "golden"))
 from models_gpt import GPT  # noqa: E402  (the golden reference model, not a copy)
+from peer_output import emit  # noqa: E402
 
 SEED = 1234
 STREAM_TOKENS = 1 << 16
@@ -42,7 +43,16 @@ def text_gpt_settings():
         sys.exit("text_gpt_peer: gpt.toml sets tied_head = false; the golden GPT has a tied head only")
     keys = ("context", "layers", "heads", "width")
     return {"model": dict({k: model[k] for k in keys}, vocab=256, mlp_ratio=4),  # GPTOptions defaults
-            "batch": train["batch"], "lr": train["lr"], "weight_decay": train["weight_decay"]}
+            "batch": train["batch"], "lr": train["lr"], "weight_decay": train["weight_decay"],
+            "warmup": train["warmup"], "steps": train["steps"]}
+
+
+def learning_rate(s, step):
+    """lmlab's lm_learning_rate: linear warm-up, then cosine decay to lr / 10 at s["steps"]."""
+    if step <= s["warmup"]:
+        return s["lr"] * step / max(1, s["warmup"])
+    progress = min(1.0, (step - s["warmup"]) / max(1, s["steps"] - s["warmup"]))
+    return s["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 class Trainer:
@@ -58,6 +68,7 @@ class Trainer:
                     p.normal_(0.0, 0.02)
                 elif name.endswith("bias"):
                     p.zero_()
+        self.steps_done = 0
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"])
         self.gen = torch.Generator().manual_seed(SEED)
         stream = torch.randint(0, 256, (STREAM_TOKENS,), generator=self.gen)
@@ -71,7 +82,11 @@ class Trainer:
         return w[:, :t].contiguous(), w[:, 1:].contiguous()
 
     def step(self, x, y):
-        """One training step; returns the loss before the update in mean nats per token."""
+        """One training step at the scheduled learning rate; returns the loss before the update in
+        mean nats per token."""
+        self.steps_done += 1
+        for group in self.opt.param_groups:
+            group["lr"] = learning_rate(self.s, self.steps_done)
         logits = self.model(x)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         nats = loss.item()
@@ -86,12 +101,12 @@ def check_step(s):
     trainer = Trainer(s)
     x, y = trainer.sample()
     first = last = trainer.step(x, y)
-    for _ in range(5):
+    for _ in range(20):
         last = trainer.step(x, y)
     if not abs(first - math.log(256)) < 0.1:
         sys.exit(f"text_gpt_peer: initial loss {first} nats is not ln 256 = {math.log(256)} within 0.1")
     if not (math.isfinite(last) and last < first):
-        sys.exit(f"text_gpt_peer: loss went from {first} to {last} nats in five steps on one batch")
+        sys.exit(f"text_gpt_peer: loss went from {first} to {last} nats in twenty steps on one batch")
 
 
 def time_steps(trainer, n):
@@ -128,17 +143,8 @@ def main():
     s = text_gpt_settings()
     check_step(s)
     parameters = sum(p.numel() for p in Trainer(s).model.parameters())
-    result = {"peer": "text_gpt_peer.py", "torch": torch.__version__, "python": sys.version.split()[0],
-              "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
-              "settings": s, "parameters": parameters, "repeats": args.repeats, "min_time_s": args.min_time,
-              "benchmarks": [measure(s, t, args.repeats, args.min_time) for t in args.threads]}
-    text = json.dumps(result, indent=1)
-    if args.out:
-        with open(args.out + ".tmp", "w") as f:
-            f.write(text + "\n")
-        os.replace(args.out + ".tmp", args.out)
-    print(text)
-
+    emit("text_gpt_peer.py", args, [measure(s, t, args.repeats, args.min_time) for t in args.threads],
+         settings=s, parameters=parameters, min_time_s=args.min_time)
 
 if __name__ == "__main__":
     main()
