@@ -8,8 +8,69 @@
 #include "lmlab/data/text_batcher.h"
 #include "lmlab/data/tokenizer.h"
 #include "lmlab/kernels/simd.h"
+#include "lmlab/onebit/packed_linear.h"
 
 namespace py = pybind11;
+
+namespace {
+
+// BitLinearOptions from the Python layer's settings (names as in lmlab/onebit.py).
+lmlab::onebit::BitLinearOptions bit_linear_options(const torch::Tensor& weight, bool bias, const std::string& quant,
+                                                   bool centered, bool scaled, int act_bits, bool input_norm) {
+  LMLAB_CHECK(weight.dim() == 2, lmlab::UsageError, "a BitLinear weight is 2-D [out, in], got ", weight.sizes());
+  return lmlab::onebit::BitLinearOptions(weight.size(1), weight.size(0))
+      .bias(bias)
+      .act_bits(act_bits)
+      .input_norm(input_norm)
+      .weights(lmlab::onebit::WeightQuantOptions()
+                   .quant(lmlab::onebit::weight_quant_from_name(quant))
+                   .centered(centered)
+                   .scaled(scaled));
+}
+
+void bind_onebit(py::module_& m) {
+  using namespace lmlab::onebit;
+  m.def(
+      "onebit_quantize_weight",
+      [](const torch::Tensor& w, const std::string& quant, bool centered, bool scaled) {
+        return quantize_weight(w, WeightQuantOptions().quant(weight_quant_from_name(quant)).centered(centered).scaled(scaled));
+      },
+      py::arg("weight"), py::arg("quant"), py::arg("centered"), py::arg("scaled"));
+  m.def("onebit_quantize_activations_int8", &quantize_activations_int8, py::arg("x"));
+  m.def(
+      "onebit_bit_linear",
+      [](const torch::Tensor& x, const torch::Tensor& w, const c10::optional<torch::Tensor>& b, const std::string& quant,
+         bool centered, bool scaled, int act_bits, bool input_norm) {
+        return bit_linear(x, w, b.value_or(torch::Tensor()),
+                          bit_linear_options(w, b.has_value(), quant, centered, scaled, act_bits, input_norm));
+      },
+      py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("quant"), py::arg("centered"), py::arg("scaled"),
+      py::arg("act_bits"), py::arg("input_norm"));
+
+  py::class_<PackedLinearImpl, std::shared_ptr<PackedLinearImpl>>(m, "OneBitPackedLinear")
+      .def("forward", &PackedLinearImpl::forward, py::arg("x"))
+      .def("pattern", &PackedLinearImpl::pattern)
+      .def_property_readonly("weight_scale", &PackedLinearImpl::weight_scale)
+      .def_property_readonly("packed_weight_bytes", &PackedLinearImpl::packed_weight_bytes);
+  m.def(
+      "onebit_pack",
+      [](const torch::Tensor& w, const c10::optional<torch::Tensor>& b, const std::string& quant, bool centered,
+         bool scaled, int act_bits, bool input_norm) {
+        BitLinear layer(bit_linear_options(w, b.has_value(), quant, centered, scaled, act_bits, input_norm));
+        torch::NoGradGuard no_grad;
+        layer->weight.copy_(w);
+        if (b) {
+          LMLAB_CHECK(b->dim() == 1 && b->size(0) == w.size(0), lmlab::UsageError, "the bias must be [",
+                      w.size(0), "], got ", b->sizes());
+          layer->bias.copy_(*b);
+        }
+        return pack(*layer).ptr();
+      },
+      py::arg("weight"), py::arg("bias"), py::arg("quant"), py::arg("centered"), py::arg("scaled"),
+      py::arg("act_bits"), py::arg("input_norm"));
+}
+
+}  // namespace
 
 PYBIND11_MODULE(_lmlab, m) {
   m.doc() = "lmlab: the papers' algorithms in C++ over LibTorch";
@@ -41,6 +102,7 @@ PYBIND11_MODULE(_lmlab, m) {
   m.def(
       "decode", [](const torch::Tensor& tokens) { return py::bytes(lmlab::ByteTokenizer().decode(tokens)); },
       py::arg("tokens"), "The bytes of an integer tensor of byte tokens 0..255.");
+  bind_onebit(m);
   m.def("unigram_bits_per_byte", &lmlab::unigram_bits_per_byte, py::arg("train"), py::arg("eval"),
         "Bits per byte on `eval` of an add-one-smoothed byte unigram fitted on `train`.");
 }

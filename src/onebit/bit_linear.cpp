@@ -20,13 +20,24 @@ BitLinearImpl::BitLinearImpl(const BitLinearOptions& options) : options_(options
 torch::Tensor BitLinearImpl::quantized_weight() const { return quantize_weight(weight, options_.weights()); }
 
 torch::Tensor BitLinearImpl::forward(const torch::Tensor& x) {
-  LMLAB_CHECK(x.dim() >= 1 && x.size(-1) == options_.in(), UsageError, "BitLinear(", options_.in(), " -> ",
-              options_.out(), ") got input of shape ", x.sizes(), "; the last dimension must be ", options_.in());
   if (packed_) return packed_->forward(x);
+  return bit_linear(x, weight, bias, options_);
+}
+
+torch::Tensor bit_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                         const BitLinearOptions& options) {
+  LMLAB_CHECK(weight.dim() == 2, UsageError, "BitLinear needs a 2-D [out, in] weight, got ", weight.sizes());
+  const int64_t in = weight.size(1), out = weight.size(0);
+  LMLAB_CHECK(x.dim() >= 1 && x.size(-1) == in, UsageError, "BitLinear(", in, " -> ", out,
+              ") got input of shape ", x.sizes(), "; the last dimension must be ", in);
+  LMLAB_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == out), UsageError, "BitLinear(", in, " -> ",
+              out, ") needs a bias of shape [", out, "], got ", bias.sizes());
+  LMLAB_CHECK(options.act_bits() == 0 || options.act_bits() == 8, UsageError,
+              "BitLinear act_bits must be 0 (full precision) or 8 (int8 absmax), got ", options.act_bits());
   torch::Tensor h = x;
-  if (options_.input_norm()) h = torch::layer_norm(h, {options_.in()});
-  if (options_.act_bits() == 8) h = quantize_activations_int8(h);
-  return torch::nn::functional::linear(h, quantized_weight(), bias);
+  if (options.input_norm()) h = torch::layer_norm(h, {in});
+  if (options.act_bits() == 8) h = quantize_activations_int8(h);
+  return torch::nn::functional::linear(h, quantize_weight(weight, options.weights()), bias);
 }
 
 void BitLinearImpl::set_packed(std::shared_ptr<PackedLinearImpl> packed) { packed_ = std::move(packed); }

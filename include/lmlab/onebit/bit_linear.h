@@ -55,6 +55,12 @@ class BitLinearImpl : public torch::nn::Module {
 };
 TORCH_MODULE(BitLinear);
 
+// BitLinear's forward as a function of its parameters (bias may be undefined): what BitLinearImpl
+// runs, and what the Python module's BitLinear calls. `options` supplies quantization, act_bits
+// and input_norm; in and out are read from weight [out, in] (UsageError if x does not match).
+torch::Tensor bit_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                         const BitLinearOptions& options);
+
 // A LinearFactory making BitLinear layers with `like`'s quantization settings (its in/out/bias are
 // replaced per layer). Plug it into MLPOptions, GPTOptions or ViTOptions to turn every linear map
 // into a 1-bit one; embeddings, norms and a tied head stay full precision, as in BitNet.
