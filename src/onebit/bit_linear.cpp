@@ -5,12 +5,19 @@
 #include "lmlab/onebit/packed_linear.h"
 
 namespace lmlab::onebit {
+namespace {
+
+void check_act_bits(int act_bits) {
+  LMLAB_CHECK(act_bits == 0 || act_bits == 8, UsageError,
+              "BitLinear act_bits must be 0 (full precision) or 8 (int8 absmax), got ", act_bits);
+}
+
+}  // namespace
 
 BitLinearImpl::BitLinearImpl(const BitLinearOptions& options) : options_(options) {
   LMLAB_CHECK(options.in() >= 1 && options.out() >= 1, UsageError, "BitLinear needs in, out >= 1, got ",
               options.in(), " -> ", options.out());
-  LMLAB_CHECK(options.act_bits() == 0 || options.act_bits() == 8, UsageError,
-              "BitLinear act_bits must be 0 (full precision) or 8 (int8 absmax), got ", options.act_bits());
+  check_act_bits(options.act_bits());
   // torch::nn::Linear's initialisation, drawn in the same order, so the twins share latent weights.
   const torch::nn::Linear init(torch::nn::LinearOptions(options.in(), options.out()).bias(options.bias()));
   weight = register_parameter("weight", init->weight.detach().clone());
@@ -32,8 +39,7 @@ torch::Tensor bit_linear(const torch::Tensor& x, const torch::Tensor& weight, co
               ") got input of shape ", x.sizes(), "; the last dimension must be ", in);
   LMLAB_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == out), UsageError, "BitLinear(", in, " -> ",
               out, ") needs a bias of shape [", out, "], got ", bias.sizes());
-  LMLAB_CHECK(options.act_bits() == 0 || options.act_bits() == 8, UsageError,
-              "BitLinear act_bits must be 0 (full precision) or 8 (int8 absmax), got ", options.act_bits());
+  check_act_bits(options.act_bits());
   torch::Tensor h = x;
   if (options.input_norm()) h = torch::layer_norm(h, {in});
   if (options.act_bits() == 8) h = quantize_activations_int8(h);
