@@ -6,40 +6,21 @@
 #include <limits>
 
 #include "lmlab/core/error.h"
+#include "lmlab/models/exact_attention.h"
 
 namespace lmlab {
 
-namespace {
-void check_qkv(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
-  LMLAB_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, UsageError,
-              "attention expects q, k, v of shape [B,H,T,D]; got q ", q.sizes(), ", k ", k.sizes(),
-              ", v ", v.sizes());
-  LMLAB_CHECK(k.sizes() == v.sizes() && q.size(0) == k.size(0) && q.size(1) == k.size(1) &&
-                  q.size(3) == k.size(3),
-              UsageError, "attention shapes disagree: q ", q.sizes(), ", k ", k.sizes(), ", v ",
-              v.sizes(), "; k and v must be [B,H,S,D] with q's B, H and D");
-}
-}  // namespace
-
 torch::Tensor SoftmaxAttention::probabilities(const torch::Tensor& q, const torch::Tensor& k,
                                               bool causal) {
-  const int64_t t = q.size(2), s = k.size(2);
-  auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(3)));
-  if (causal) {
-    LMLAB_CHECK(t <= s, UsageError, "causal attention needs at least as many keys as queries; got ",
-                t, " queries and ", s, " keys");
-    // Query i (of the last t positions) sees keys 0 .. s-t+i.
-    auto future = torch::ones({t, s}, q.options().dtype(torch::kBool)).triu(s - t + 1);
-    scores = scores.masked_fill(future, -std::numeric_limits<double>::infinity());
-  }
-  return torch::softmax(scores, -1);
+  return attention_probabilities(q, k, causal);
 }
 
 torch::Tensor SoftmaxAttention::forward(const torch::Tensor& q, const torch::Tensor& k,
                                         const torch::Tensor& v, bool causal) {
-  check_qkv(q, k, v);
+  if (!record_) return exact_attention(q, k, v, causal);
+  check_attention_shapes(q, k, v, causal);
   auto p = probabilities(q, k, causal);
-  if (record_) last_ = p.detach();
+  last_ = p.detach();
   return torch::matmul(p, v);
 }
 

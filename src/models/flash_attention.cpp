@@ -1,0 +1,128 @@
+// flash_attention (include/lmlab/models/exact_attention.h): LibTorch tensors in and out of the
+// tiled kernels of lmlab/kernels/attention.h, with a custom autograd backward.
+//
+// Shapes: q [B,H,T,D], k and v [B,H,S,D]. The kernels take one (b, h) slice at a time, padded:
+// the head dim to Dp (a multiple of 16) and the keys to Sp (a multiple of 64) with zeros, q
+// multiplied by 1/sqrt(D) first. The forward splits (slice, 32-row query tile) work items across
+// threads; the backward splits slices. Every row's arithmetic is the same however the work is
+// split, so results do not depend on the thread count.
+#include <cmath>
+#include <string>
+
+#include <ATen/Parallel.h>
+
+#include "lmlab/core/error.h"
+#include "lmlab/kernels/attention.h"
+#include "lmlab/models/exact_attention.h"
+
+namespace lmlab {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+namespace kn = lmlab::kernels;
+
+int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+// The kernels' view of one call: [B*H, rows, Dp] slices, zero-padded.
+struct Padded {
+  int64_t b, h, t, s, d, sp, dp;
+  double scale;
+  Padded(const torch::Tensor& q, const torch::Tensor& k)
+      : b(q.size(0)), h(q.size(1)), t(q.size(2)), s(k.size(2)), d(q.size(3)),
+        sp(round_up(s, kn::kFlashKeyTile)), dp(round_up(d, kn::kFlashHeadDimAlign)),
+        scale(1.0 / std::sqrt(static_cast<double>(d))) {}
+  // [B,H,rows,D] -> contiguous [B*H, rows_to, Dp]
+  torch::Tensor pad(const torch::Tensor& x, int64_t rows_to) const {
+    return torch::constant_pad_nd(x, {0, dp - d, 0, rows_to - x.size(2)})
+        .reshape({b * h, rows_to, dp}).contiguous();
+  }
+  torch::Tensor transposed(const torch::Tensor& x) const { return x.transpose(1, 2).contiguous(); }
+  // contiguous [B*H, rows_to, Dp] -> [B,H,rows,D]
+  torch::Tensor unpad(const torch::Tensor& x, int64_t rows) const {
+    return x.narrow(1, 0, rows).narrow(2, 0, d).reshape({b, h, rows, d});
+  }
+};
+
+void check_flash_inputs(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        bool causal) {
+  check_attention_shapes(q, k, v, causal);
+  for (const auto& [name, x] : {std::pair{"q", q}, std::pair{"k", k}, std::pair{"v", v}}) {
+    LMLAB_CHECK(x.device().is_cpu() && x.scalar_type() == torch::kFloat, UsageError,
+                "flash_attention takes float32 CPU tensors; ", name, " is ", x.scalar_type(), " on ",
+                x.device(), ". Use exact_attention(), which falls back to composed_attention()");
+    LMLAB_CHECK(torch::isfinite(x).all().item<bool>(), UsageError, "flash_attention: ", name,
+                " holds NaN or Inf entries; attention of non-finite inputs is undefined");
+  }
+  LMLAB_CHECK(k.size(2) >= 1, UsageError, "attention needs at least one key; got S = 0");
+}
+
+class FlashAttentionFunction : public torch::autograd::Function<FlashAttentionFunction> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& q,
+                               const torch::Tensor& k, const torch::Tensor& v, bool causal) {
+    const Padded pd(q, k);
+    const auto qs = pd.pad(q * pd.scale, pd.t);
+    const auto kt = pd.transposed(pd.pad(k, pd.sp));
+    const auto vp = pd.pad(v, pd.sp);
+    auto o = torch::empty({pd.b * pd.h, pd.t, pd.dp}, q.options());
+    auto lse = torch::empty({pd.b * pd.h, pd.t}, q.options());
+    const auto& kernel = kn::attention_kernels().flash_forward;
+    constexpr int64_t kRows = 32;  // query rows per work item
+    const int64_t tiles = (pd.t + kRows - 1) / kRows;
+    at::parallel_for(0, pd.b * pd.h * tiles, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t bh = item / tiles, row = item % tiles * kRows;
+        const kn::FlashForwardArgs args{qs.data_ptr<float>() + bh * pd.t * pd.dp,
+                                        kt.data_ptr<float>() + bh * pd.dp * pd.sp,
+                                        vp.data_ptr<float>() + bh * pd.sp * pd.dp,
+                                        o.data_ptr<float>() + bh * pd.t * pd.dp,
+                                        lse.data_ptr<float>() + bh * pd.t,
+                                        pd.t, pd.s, pd.sp, pd.dp, causal};
+        kernel(args, row, std::min(pd.t, row + kRows));
+      }
+    });
+    ctx->save_for_backward({q, k, v, o, lse});
+    ctx->saved_data["causal"] = causal;
+    return pd.unpad(o, pd.t);
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &q = saved[0], &k = saved[1], &v = saved[2], &o = saved[3], &lse = saved[4];
+    const bool causal = ctx->saved_data["causal"].toBool();
+    if (torch::GradMode::is_enabled()) {  // create_graph: differentiable LibTorch formulas
+      auto g = composed_attention_backward(q, k, v, grads[0], causal);
+      return {g[0], g[1], g[2], torch::Tensor()};
+    }
+    const Padded pd(q, k);
+    const auto qs = pd.pad(q * pd.scale, pd.t);
+    const auto kp = pd.pad(k, pd.sp), vp = pd.pad(v, pd.sp);
+    const auto kt = pd.transposed(kp), vt = pd.transposed(vp);
+    const auto dout = pd.pad(grads[0], pd.t);
+    const auto delta = (dout * o).sum(-1).contiguous();
+    auto dq = torch::zeros_like(qs), dk = torch::zeros_like(kp), dv = torch::zeros_like(vp);
+    const auto& kernel = kn::attention_kernels().flash_backward;
+    at::parallel_for(0, pd.b * pd.h, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t bh = begin; bh < end; ++bh) {
+        const int64_t qo = bh * pd.t * pd.dp, ko = bh * pd.sp * pd.dp;
+        kernel({qs.data_ptr<float>() + qo, kp.data_ptr<float>() + ko, kt.data_ptr<float>() + ko,
+                vt.data_ptr<float>() + ko, dout.data_ptr<float>() + qo,
+                lse.data_ptr<float>() + bh * pd.t, delta.data_ptr<float>() + bh * pd.t,
+                dq.data_ptr<float>() + qo, dk.data_ptr<float>() + ko, dv.data_ptr<float>() + ko,
+                pd.t, pd.s, pd.sp, pd.dp, causal});
+      }
+    });
+    return {pd.unpad(dq, pd.t) * pd.scale, pd.unpad(dk, pd.s), pd.unpad(dv, pd.s), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor flash_attention(const torch::Tensor& q, const torch::Tensor& k,
+                              const torch::Tensor& v, bool causal) {
+  check_flash_inputs(q, k, v, causal);
+  return FlashAttentionFunction::apply(q, k, v, causal);
+}
+
+}  // namespace lmlab
