@@ -17,7 +17,7 @@
 
 namespace lmlab::kernels::flash {
 
-constexpr int64_t kQueryTile = 32;  // query rows per tile: S and dP tiles of 32 x 64 stay in L1
+constexpr int64_t kQueryTile = kFlashQueryTile;
 constexpr int64_t kKeyTile = kFlashKeyTile;
 constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
 
@@ -136,7 +136,8 @@ void forward(const FlashForwardArgs& a, int64_t row_begin, int64_t row_end) {
     std::fill(l, l + rows, 0.f);
     const int64_t key_end = visible_keys(a, i0 + rows - 1, 0);  // the tile's last row sees most
     for (int64_t j0 = 0; j0 < key_end; j0 += kKeyTile) {
-      gemm<V>(rows, kKeyTile, a.dp, a.q + i0 * a.dp, a.dp, 1, a.kt + j0, a.sp, s, kKeyTile, false);
+      gemm<V>(rows, kKeyTile, a.dp, a.q + i0 * a.dp, a.dp, 1, a.kt + j0 * a.dp, kKeyTile, s,
+              kKeyTile, false);
       for (int64_t r = 0; r < rows; ++r) {
         float* sr = s + r * kKeyTile;
         mask_row(sr, visible_keys(a, i0 + r, j0));
@@ -166,7 +167,7 @@ void backward(const FlashBackwardArgs& a) {
     const int64_t first = a.causal ? std::max<int64_t>(0, j0 - (a.s - a.t)) : 0;
     for (int64_t i0 = first; i0 < a.t; i0 += kQueryTile) {
       const int64_t rows = std::min(kQueryTile, a.t - i0);
-      gemm<V>(rows, kKeyTile, d, a.q + i0 * d, d, 1, a.kt + j0, a.sp, p, kKeyTile, false);
+      gemm<V>(rows, kKeyTile, d, a.q + i0 * d, d, 1, a.kt + j0 * d, kKeyTile, p, kKeyTile, false);
       for (int64_t r = 0; r < rows; ++r) {
         mask_row(p + r * kKeyTile, visible_keys(a, i0 + r, j0));
         exp_shift<V>(p + r * kKeyTile, kKeyTile, a.lse[i0 + r]);
@@ -174,7 +175,8 @@ void backward(const FlashBackwardArgs& a) {
       // dV_j += P^T dO_i
       gemm<V>(kKeyTile, d, rows, p, 1, kKeyTile, a.dout + i0 * d, d, a.dv + j0 * d, d, true);
       // dP = dO_i V_j^T, then dS = P o (dP - delta)
-      gemm<V>(rows, kKeyTile, d, a.dout + i0 * d, d, 1, a.vt + j0, a.sp, dp, kKeyTile, false);
+      gemm<V>(rows, kKeyTile, d, a.dout + i0 * d, d, 1, a.vt + j0 * d, kKeyTile, dp, kKeyTile,
+              false);
       for (int64_t r = 0; r < rows; ++r)
         softmax_grad<V>(dp + r * kKeyTile, p + r * kKeyTile, kKeyTile, a.delta[i0 + r]);
       // dQ_i += dS K_j,  dK_j += dS^T Q_i

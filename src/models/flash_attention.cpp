@@ -37,7 +37,10 @@ struct Padded {
     return torch::constant_pad_nd(x, {0, dp - d, 0, rows_to - x.size(2)})
         .reshape({b * h, rows_to, dp}).contiguous();
   }
-  torch::Tensor transposed(const torch::Tensor& x) const { return x.transpose(1, 2).contiguous(); }
+  // [B*H, Sp, Dp] -> [B*H, Sp/64, Dp, 64]: each key tile transposed (kernels/attention.h)
+  torch::Tensor tiles_transposed(const torch::Tensor& x) const {
+    return x.view({b * h, sp / kn::kFlashKeyTile, kn::kFlashKeyTile, dp}).transpose(2, 3).contiguous();
+  }
   // contiguous [B*H, rows_to, Dp] -> [B,H,rows,D]
   torch::Tensor unpad(const torch::Tensor& x, int64_t rows) const {
     return x.narrow(1, 0, rows).narrow(2, 0, d).reshape({b, h, rows, d});
@@ -63,12 +66,12 @@ class FlashAttentionFunction : public torch::autograd::Function<FlashAttentionFu
                                const torch::Tensor& k, const torch::Tensor& v, bool causal) {
     const Padded pd(q, k);
     const auto qs = pd.pad(q * pd.scale, pd.t);
-    const auto kt = pd.transposed(pd.pad(k, pd.sp));
+    const auto kt = pd.tiles_transposed(pd.pad(k, pd.sp));
     const auto vp = pd.pad(v, pd.sp);
     auto o = torch::empty({pd.b * pd.h, pd.t, pd.dp}, q.options());
     auto lse = torch::empty({pd.b * pd.h, pd.t}, q.options());
     const auto& kernel = kn::attention_kernels().flash_forward;
-    constexpr int64_t kRows = 32;  // query rows per work item
+    constexpr int64_t kRows = kn::kFlashQueryTile;  // query rows per work item
     const int64_t tiles = (pd.t + kRows - 1) / kRows;
     at::parallel_for(0, pd.b * pd.h * tiles, 1, [&](int64_t begin, int64_t end) {
       for (int64_t item = begin; item < end; ++item) {
@@ -98,7 +101,7 @@ class FlashAttentionFunction : public torch::autograd::Function<FlashAttentionFu
     const Padded pd(q, k);
     const auto qs = pd.pad(q * pd.scale, pd.t);
     const auto kp = pd.pad(k, pd.sp), vp = pd.pad(v, pd.sp);
-    const auto kt = pd.transposed(kp), vt = pd.transposed(vp);
+    const auto kt = pd.tiles_transposed(kp), vt = pd.tiles_transposed(vp);
     const auto dout = pd.pad(grads[0], pd.t);
     const auto delta = (dout * o).sum(-1).contiguous();
     auto dq = torch::zeros_like(qs), dk = torch::zeros_like(kp), dv = torch::zeros_like(vp);

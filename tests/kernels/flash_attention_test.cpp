@@ -71,10 +71,12 @@ struct Problem {
       for (int64_t j = 0; j < sh.d; ++j) y[i * dp + j] = a * x[i * sh.d + j];
     return y;
   }
+  // [Sp x Dp] -> key tiles transposed, [Sp/64][Dp x 64]
   std::vector<float> transpose(const std::vector<float>& x, int64_t rows) const {
     std::vector<float> y(x.size());
+    const int64_t tile = kFlashKeyTile;
     for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < dp; ++j) y[j * rows + i] = x[i * dp + j];
+      for (int64_t j = 0; j < dp; ++j) y[i / tile * dp * tile + j * tile + i % tile] = x[i * dp + j];
     return y;
   }
   bool visible(int64_t i, int64_t j) const { return j < sh.s && (!sh.causal || j <= i + sh.s - sh.t); }

@@ -15,7 +15,10 @@
 // Layout contract (the caller pads; lmlab/models/exact_attention.h does): Dp is a multiple of
 // kFlashHeadDimAlign and the real head dim D <= Dp has zeros beyond D in Q, K and V; Sp is S
 // rounded up to a multiple of kFlashKeyTile, and K, V rows j >= S hold zeros. Kt is K transposed
-// [Dp x Sp] (Vt likewise). Scores must be finite. Results may differ from the scalar twin in the
+// tile by tile: [Sp / kFlashKeyTile] x [Dp x kFlashKeyTile], entry (c, j) at
+// (j / 64) * Dp * 64 + c * 64 + j % 64, so a tile's columns are contiguous (a plain [Dp x Sp]
+// transpose puts rows Sp floats apart, which for Sp a multiple of 1024 maps them all to one L1
+// set). Vt likewise. Scores must be finite. Results may differ from the scalar twin in the
 // last bits (vector exp, summation order); they do not depend on how rows are split across calls.
 #pragma once
 
@@ -26,11 +29,12 @@
 namespace lmlab::kernels {
 
 constexpr int64_t kFlashKeyTile = 64;
+constexpr int64_t kFlashQueryTile = 32;  // rows per tile; callers splitting rows should cut at multiples
 constexpr int64_t kFlashHeadDimAlign = 16;
 
 struct FlashForwardArgs {
   const float* q;   // [T x Dp], scaled
-  const float* kt;  // [Dp x Sp]
+  const float* kt;  // [Sp/64][Dp x 64], tiles of K^T
   const float* v;   // [Sp x Dp]
   float* o;         // [T x Dp], written
   float* lse;       // [T], written
@@ -41,8 +45,8 @@ struct FlashForwardArgs {
 struct FlashBackwardArgs {
   const float* q;      // [T x Dp], scaled as in the forward
   const float* k;      // [Sp x Dp]
-  const float* kt;     // [Dp x Sp]
-  const float* vt;     // [Dp x Sp]
+  const float* kt;     // [Sp/64][Dp x 64]
+  const float* vt;     // [Sp/64][Dp x 64]
   const float* dout;   // [T x Dp], dL/dO
   const float* lse;    // [T], from the forward
   const float* delta;  // [T], delta_i = dO_i . O_i
