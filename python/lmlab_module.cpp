@@ -8,6 +8,7 @@
 #include "lmlab/data/text_batcher.h"
 #include "lmlab/data/tokenizer.h"
 #include "lmlab/kernels/simd.h"
+#include "lmlab/models/exact_attention.h"
 #include "lmlab/onebit/packed_linear.h"
 
 namespace py = pybind11;
@@ -70,6 +71,13 @@ void bind_onebit(py::module_& m) {
       py::arg("act_bits"), py::arg("input_norm"));
 }
 
+void bind_attention(py::module_& m) {
+  m.def("attention_flash", &lmlab::flash_attention, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("causal"));
+  m.def("attention_composed", &lmlab::composed_attention, py::arg("q"), py::arg("k"), py::arg("v"),
+        py::arg("causal"));
+  m.def("attention_exact", &lmlab::exact_attention, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("causal"));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_lmlab, m) {
@@ -103,6 +111,7 @@ PYBIND11_MODULE(_lmlab, m) {
       "decode", [](const torch::Tensor& tokens) { return py::bytes(lmlab::ByteTokenizer().decode(tokens)); },
       py::arg("tokens"), "The bytes of an integer tensor of byte tokens 0..255.");
   bind_onebit(m);
+  bind_attention(m);
   m.def("unigram_bits_per_byte", &lmlab::unigram_bits_per_byte, py::arg("train"), py::arg("eval"),
         "Bits per byte on `eval` of an add-one-smoothed byte unigram fitted on `train`.");
 }

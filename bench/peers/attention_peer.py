@@ -1,0 +1,117 @@
+"""Exact attention in Python PyTorch: the peer of bench/attention_bench.cpp.
+
+The same cases as the C++ bench's LibTorch paths (lmlab's flash kernel has no PyTorch counterpart
+on the CPU in torch 1.13): out = softmax(q k^T / sqrt(D) + M) v, q, k, v [1, 2, T, 64], as
+matmul-softmax-matmul (composed, path 1) and torch.nn.functional._scaled_dot_product_attention
+(sdpa, path 2), causal and not; attention_forward for T in 1024..16384, attention_train (forward +
+backward for q, k, v) for T in 1024 and 4096. Each path is checked against double precision before
+timing. Each timed run lasts about 0.25 s, as the C++ bench's fixed MinTime (--min-time is accepted
+for bench/run.sh and ignored); --repeats runs, wall clock. Names match the C++ run names without
+their thread and timing parts.
+Run: /usr/bin/python3 bench/peers/attention_peer.py [--threads 1 2] [--repeats 5]
+"""
+import argparse
+import math
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_output import emit  # noqa: E402
+
+RUN_SECONDS = 0.25
+HEADS, HEAD_DIM = 2, 64
+FORWARD_T = (1024, 2048, 4096, 8192, 16384)
+TRAIN_T = (1024, 4096)
+
+
+def composed(q, k, v, causal):
+    t, s = q.shape[2], k.shape[2]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[3])
+    if causal:
+        future = torch.ones(t, s, dtype=torch.bool).triu(s - t + 1)
+        scores = scores.masked_fill(future, float("-inf"))
+    return torch.softmax(scores, -1) @ v
+
+
+def sdpa(q, k, v, causal):
+    return F._scaled_dot_product_attention(q, k, v, None, 0.0, False, causal)[0]
+
+
+PATHS = {1: composed, 2: sdpa}
+
+
+def inputs(t, requires_grad):
+    torch.manual_seed(t)
+    return [torch.randn(1, HEADS, t, HEAD_DIM, requires_grad=requires_grad) for _ in range(3)]
+
+
+def check():
+    for causal in (False, True):
+        q, k, v = inputs(300, False)
+        want = composed(q.double(), k.double(), v.double(), causal)
+        for p, fn in PATHS.items():
+            err = (fn(q, k, v, causal).double() - want).abs().max().item()
+            if not err < 1e-4:
+                sys.exit(f"attention_peer: path {p} is off by {err}")
+
+
+def timed(fn, repeats):
+    """Calls/s of `repeats` runs of about RUN_SECONDS each, after one warm-up call."""
+    fn()
+    start = time.perf_counter()
+    fn()
+    calls = max(1, math.ceil(RUN_SECONDS / max(time.perf_counter() - start, 1e-9)))
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        rates.append(calls / (time.perf_counter() - start))
+    return rates
+
+
+def entry(name, rates):
+    return {"name": name, "threads": torch.get_num_threads(), "steps_per_second": rates,
+            "steps_per_second_median": statistics.median(rates)}
+
+
+def measure(threads, repeats):
+    torch.set_num_threads(threads)
+    out = []
+    for causal in (0, 1):
+        for p, fn in PATHS.items():
+            for t in FORWARD_T:
+                q, k, v = inputs(t, False)
+                with torch.no_grad():
+                    out.append(entry(f"attention_forward/path:{p}/T:{t}/causal:{causal}",
+                                     timed(lambda: fn(q, k, v, causal), repeats)))
+            for t in TRAIN_T:
+                q, k, v = inputs(t, True)
+                g = torch.randn(1, HEADS, t, HEAD_DIM)
+                out.append(entry(f"attention_train/path:{p}/T:{t}/causal:{causal}",
+                                 timed(lambda: torch.autograd.grad(fn(q, k, v, causal), (q, k, v), g),
+                                       repeats)))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--min-time", type=float, default=RUN_SECONDS, help="ignored (fixed 0.25 s per run)")
+    ap.add_argument("--out", help="also write the JSON here")
+    args = ap.parse_args()
+    if min(args.threads) < 1 or args.repeats < 1:
+        ap.error("--threads and --repeats must be >= 1")
+    check()
+    emit("attention_peer.py", args, [b for t in args.threads for b in measure(t, args.repeats)],
+         run_seconds=RUN_SECONDS)
+
+
+if __name__ == "__main__":
+    main()
