@@ -43,7 +43,8 @@ struct Case {
 };
 const Case kCases[] = {{2, 3, 37, 37, 64, true},  {1, 2, 100, 100, 16, false},
                        {2, 1, 5, 70, 24, true},    {1, 1, 1, 200, 64, true},
-                       {3, 2, 65, 130, 7, false},  {1, 4, 33, 33, 128, true}};
+                       {3, 2, 65, 130, 7, false},  {1, 4, 33, 33, 128, true},
+                       {1, 2, 260, 300, 32, true}};
 
 TEST(FlashAttention, ForwardEqualsComposed) {
   for (const Case& c : kCases) {
