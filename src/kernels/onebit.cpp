@@ -1,9 +1,7 @@
 // The one-bit kernel tables and their choice (include/lmlab/kernels/onebit.h).
 #include "lmlab/kernels/onebit.h"
 
-#include <stdexcept>
-#include <string>
-
+#include "kernels/kernel_table.h"
 #include "kernels/onebit_kernels.h"
 
 namespace lmlab::kernels {
@@ -22,17 +20,8 @@ const OneBitKernels kAvx512Vnni{"avx512_vnni", SimdLevel::AVX512, binary_gemm_f3
 }  // namespace
 
 const OneBitKernels& onebit_kernels_for(SimdLevel level, bool allow_vnni) {
-  if (level > detected_simd_level())
-    throw std::invalid_argument(std::string("onebit_kernels_for: this CPU does not support ") +
-                                simd_level_name(level) + " (best level: " +
-                                simd_level_name(detected_simd_level()) + ")");
-  switch (level) {
-    case SimdLevel::Scalar: return kScalar;
-    case SimdLevel::AVX2: return kAvx2;
-    case SimdLevel::AVX512: return allow_vnni && cpu_has_avx512_vnni() ? kAvx512Vnni : kAvx512;
-  }
-  throw std::invalid_argument("onebit_kernels_for: unknown SIMD level " +
-                              std::to_string(static_cast<int>(level)));
+  const bool vnni = level == SimdLevel::AVX512 && allow_vnni && cpu_has_avx512_vnni();
+  return table_for_level(level, "onebit_kernels_for", kScalar, kAvx2, vnni ? kAvx512Vnni : kAvx512);
 }
 
 const OneBitKernels& onebit_kernels() {
