@@ -10,18 +10,15 @@ for bench/run.sh and ignored); --repeats runs, wall clock. Names match the C++ r
 their thread and timing parts.
 Run: /usr/bin/python3 bench/peers/attention_peer.py [--threads 1 2] [--repeats 5]
 """
-import argparse
 import math
 import os
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer_output import emit  # noqa: E402
+from peer_output import emit, entry, parse_args, timed  # noqa: E402
 
 RUN_SECONDS = 0.25
 HEADS, HEAD_DIM = 2, 64
@@ -60,26 +57,6 @@ def check():
                 sys.exit(f"attention_peer: path {p} is off by {err}")
 
 
-def timed(fn, repeats):
-    """Calls/s of `repeats` runs of about RUN_SECONDS each, after one warm-up call."""
-    fn()
-    start = time.perf_counter()
-    fn()
-    calls = max(1, math.ceil(RUN_SECONDS / max(time.perf_counter() - start, 1e-9)))
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        rates.append(calls / (time.perf_counter() - start))
-    return rates
-
-
-def entry(name, rates):
-    return {"name": name, "threads": torch.get_num_threads(), "steps_per_second": rates,
-            "steps_per_second_median": statistics.median(rates)}
-
-
 def measure(threads, repeats):
     torch.set_num_threads(threads)
     out = []
@@ -89,25 +66,18 @@ def measure(threads, repeats):
                 q, k, v = inputs(t, False)
                 with torch.no_grad():
                     out.append(entry(f"attention_forward/path:{p}/T:{t}/causal:{causal}",
-                                     timed(lambda: fn(q, k, v, causal), repeats)))
+                                     timed(lambda: fn(q, k, v, causal), repeats, RUN_SECONDS)))
             for t in TRAIN_T:
                 q, k, v = inputs(t, True)
                 g = torch.randn(1, HEADS, t, HEAD_DIM)
                 out.append(entry(f"attention_train/path:{p}/T:{t}/causal:{causal}",
                                  timed(lambda: torch.autograd.grad(fn(q, k, v, causal), (q, k, v), g),
-                                       repeats)))
+                                       repeats, RUN_SECONDS)))
     return out
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--min-time", type=float, default=RUN_SECONDS, help="ignored (fixed 0.25 s per run)")
-    ap.add_argument("--out", help="also write the JSON here")
-    args = ap.parse_args()
-    if min(args.threads) < 1 or args.repeats < 1:
-        ap.error("--threads and --repeats must be >= 1")
+    args = parse_args(__doc__, "ignored (fixed 0.25 s per run)", RUN_SECONDS)
     check()
     emit("attention_peer.py", args, [b for t in args.threads for b in measure(t, args.repeats)],
          run_seconds=RUN_SECONDS)

@@ -11,12 +11,9 @@ MinTime (--min-time is accepted for bench/run.sh and ignored); --repeats runs, w
 Names match the C++ run names without their thread and timing parts.
 Run: /usr/bin/python3 bench/peers/onebit_peer.py [--threads 1 2] [--repeats 5]
 """
-import argparse
 import math
 import os
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
@@ -24,7 +21,7 @@ import torch.nn.functional as F
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "golden"))
 from models_gpt import GPT  # noqa: E402  (the golden reference model, not a copy)
-from peer_output import emit  # noqa: E402
+from peer_output import emit, entry, parse_args, timed  # noqa: E402
 
 RUN_SECONDS = 0.25
 SHAPES = [(1024, 1024), (2048, 2048), (4096, 4096), (8192, 8192), (11008, 4096), (4096, 11008)]
@@ -49,26 +46,6 @@ def layer_forward(path, w, b):
     if path == "fp32_mv":
         return lambda x: torch.addmv(b, w, x.view(-1)).view(1, -1)
     return int8_forward(w, b, path.split("_")[1])
-
-
-def timed(fn, repeats):
-    """Calls/s of `repeats` runs of about RUN_SECONDS each, after two warm-up calls."""
-    fn(), fn()
-    start = time.perf_counter()
-    fn()
-    calls = max(1, math.ceil(RUN_SECONDS / max(time.perf_counter() - start, 1e-9)))
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        rates.append(calls / (time.perf_counter() - start))
-    return rates
-
-
-def entry(name, threads, rates, **extra):
-    return dict({"name": name, "threads": threads, "steps_per_second": rates,
-                 "steps_per_second_median": statistics.median(rates)}, **extra)
 
 
 def check_int8():
@@ -97,8 +74,8 @@ def measure(threads, repeats):
                     if path == "fp32_mv" and batch != 1:
                         continue
                     x = torch.randn(batch, k)
-                    out.append(entry(f"{path}/path:{p}/N:{n}/K:{k}/batch:{batch}", torch.get_num_threads(),
-                                     timed(lambda: forward(x), repeats)))
+                    out.append(entry(f"{path}/path:{p}/N:{n}/K:{k}/batch:{batch}",
+                                     timed(lambda: forward(x), repeats, RUN_SECONDS)))
         torch.manual_seed(7)
         gpt = GPT({"vocab": 256, "context": 128, "layers": 4, "heads": 16, "width": 1024, "mlp_ratio": 4}).eval()
         parameters = sum(p.numel() for p in gpt.parameters())
@@ -106,20 +83,13 @@ def measure(threads, repeats):
             idx = torch.randint(0, 256, (1, tokens))
             if not torch.isfinite(gpt(idx)).all():
                 sys.exit("onebit_peer: the GPT's logits are not finite")
-            out.append(entry(f"gpt_forward/model:0/tokens:{tokens}", torch.get_num_threads(),
-                             timed(lambda: gpt(idx), repeats), parameters=parameters))
+            out.append(entry(f"gpt_forward/model:0/tokens:{tokens}", timed(lambda: gpt(idx), repeats, RUN_SECONDS),
+                             parameters=parameters))
     return out
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--min-time", type=float, default=RUN_SECONDS, help="ignored (fixed 0.25 s per run)")
-    ap.add_argument("--out", help="also write the JSON here")
-    args = ap.parse_args()
-    if min(args.threads) < 1 or args.repeats < 1:
-        ap.error("--threads and --repeats must be >= 1")
+    args = parse_args(__doc__, "ignored (fixed 0.25 s per run)", RUN_SECONDS)
     check_int8()
     emit("onebit_peer.py", args, [b for t in args.threads for b in measure(t, args.repeats)],
          run_seconds=RUN_SECONDS)

@@ -1,9 +1,48 @@
-"""What every peer prints and writes: its result as JSON, with the fields bench/run.sh reads."""
+"""What the peers share: their command line, their timing loop and the JSON they print and write
+(with the fields bench/run.sh reads)."""
+import argparse
 import json
+import math
 import os
+import statistics
 import sys
+import time
 
 import torch
+
+
+def parse_args(doc, min_time_help="seconds per timed run", default_min_time=2.0):
+    """--threads, --repeats, --min-time, --out, checked."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--min-time", type=float, default=default_min_time, help=min_time_help)
+    ap.add_argument("--out", help="also write the JSON here")
+    args = ap.parse_args()
+    if min(args.threads) < 1 or args.repeats < 1 or args.min_time <= 0:
+        ap.error("--threads and --repeats must be >= 1 and --min-time > 0")
+    return args
+
+
+def timed(fn, repeats, run_seconds):
+    """Calls/s of `repeats` runs of about run_seconds each, after two warm-up calls."""
+    fn(), fn()
+    start = time.perf_counter()
+    fn()
+    calls = max(1, math.ceil(run_seconds / max(time.perf_counter() - start, 1e-9)))
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        rates.append(calls / (time.perf_counter() - start))
+    return rates
+
+
+def entry(name, rates, **extra):
+    """One case of the JSON: its rates and their median, with the current thread count."""
+    return dict({"name": name, "threads": torch.get_num_threads(), "steps_per_second": rates,
+                 "steps_per_second_median": statistics.median(rates)}, **extra)
 
 
 def emit(name, args, benchmarks, **fields):

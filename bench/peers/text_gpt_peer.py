@@ -14,7 +14,6 @@ batch lower it), then per thread count: two warm-up steps, a step count chosen s
 Prints JSON with the median steps/s per thread count, also written to --out when given.
 Run: /usr/bin/python3 bench/peers/text_gpt_peer.py [--threads 1 2] [--repeats 5] [--min-time 2]
 """
-import argparse
 import math
 import os
 import statistics
@@ -28,7 +27,7 @@ import torch.nn.functional as F
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "golden"))
 from models_gpt import GPT  # noqa: E402  (the golden reference model, not a copy)
-from peer_output import emit  # noqa: E402
+from peer_output import emit, parse_args  # noqa: E402
 
 SEED = 1234
 STREAM_TOKENS = 1 << 16
@@ -132,14 +131,7 @@ def measure(s, threads, repeats, min_time):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--min-time", type=float, default=2.0, help="seconds per timed run")
-    ap.add_argument("--out", help="also write the JSON here")
-    args = ap.parse_args()
-    if min(args.threads) < 1 or args.repeats < 1 or args.min_time <= 0:
-        ap.error("--threads and --repeats must be >= 1 and --min-time > 0")
+    args = parse_args(__doc__)
     s = text_gpt_settings()
     check_step(s)
     parameters = sum(p.numel() for p in Trainer(s).model.parameters())
