@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "lmlab/attention/polynomial.h"
+
+#include <ATen/Parallel.h>
 #include "lmlab/core/error.h"
 
 namespace lmlab::attention {
@@ -70,14 +72,31 @@ PolynomialFeatures::PolynomialFeatures(int64_t dim, double scale, ExpPolynomial 
   }
 }
 
-torch::Tensor PolynomialFeatures::monomials(const torch::Tensor& x) const {
+torch::Tensor PolynomialFeatures::features(const torch::Tensor& x, bool weighted) const {
+  // One token at a time, each block a contiguous run dst[f] = src[f] * x_var within the token's
+  // row; tokens split across LibTorch's intra-op threads (one synchronisation per call, where
+  // tensor ops per block would synchronise d g times).
   const torch::Tensor xd = x.to(torch::kDouble).contiguous();
-  torch::Tensor out = torch::empty({xd.size(0), feature_dim()}, torch::kDouble);
-  out.select(1, 0).fill_(1.0);
-  for (const Block& b : blocks_) {
-    torch::Tensor dst = out.narrow(1, b.begin, b.length);
-    torch::mul_out(dst, out.narrow(1, b.source_begin, b.length), xd.narrow(1, b.var, 1));
-  }
+  const int64_t n = xd.size(0), d = dim_, t = feature_dim();
+  torch::Tensor out = torch::empty({n, t}, torch::kDouble);
+  const double* xs = xd.data_ptr<double>();
+  double* os = out.data_ptr<double>();
+  const double* w = weights_.data_ptr<double>();
+  at::parallel_for(0, n, std::max<int64_t>(1, (int64_t{1} << 15) / t), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      double* row = os + i * t;
+      const double* xi = xs + i * d;
+      row[0] = 1.0;
+      for (const Block& b : blocks_) {
+        const double v = xi[b.var];
+        const double* src = row + b.source_begin;
+        double* dst = row + b.begin;
+        for (int64_t f = 0; f < b.length; ++f) dst[f] = src[f] * v;
+      }
+      if (weighted)
+        for (int64_t f = 0; f < t; ++f) row[f] *= w[f];  // while the row is in cache
+    }
+  });
   return out;
 }
 

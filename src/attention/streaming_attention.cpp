@@ -12,7 +12,7 @@
 namespace lmlab::attention {
 namespace {
 
-constexpr int64_t kFeatureChunkElements = int64_t{1} << 20;  // 8 MiB of float64 features per chunk
+constexpr int64_t kFeatureChunkElements = int64_t{1} << 18;  // 2 MiB of float64 features per chunk
 // Causal chunks also form the in-chunk c x c score block: c t extra work per token, so keep c small.
 constexpr int64_t kCausalChunk = 32;
 
@@ -62,7 +62,7 @@ StreamingAttention::StreamingAttention(const StreamingAttentionOptions& options)
     : options_(options), features_(make_features(options)) {
   const int64_t t = features_.feature_dim();
   chunk_ = options.chunk() > 0 ? options.chunk() : std::max<int64_t>(1, kFeatureChunkElements / t);
-  state_ = torch::zeros({t, options.dim() + 1}, torch::kDouble);
+  state_ = torch::zeros({options.dim() + 1, t}, torch::kDouble);
   if (options.output_sketch()) sketch_ = std::make_unique<CountSketch>(*options.output_sketch());
 }
 
@@ -100,7 +100,7 @@ void StreamingAttention::push(const torch::Tensor& k, const torch::Tensor& v) {
   const torch::Tensor values = torch::cat({vd, ones}, 1);  // [m, d + 1]: S and z in one GEMM
   for (int64_t begin = 0; begin < kd.size(0); begin += chunk_) {
     const int64_t c = std::min(chunk_, kd.size(0) - begin);
-    state_.addmm_(features_.phi2(kd.narrow(0, begin, c)).t(), values.narrow(0, begin, c));
+    state_.addmm_(values.narrow(0, begin, c).t(), features_.phi2(kd.narrow(0, begin, c)));
   }
   tokens_ += kd.size(0);
 }
@@ -120,7 +120,7 @@ torch::Tensor StreamingAttention::query(const torch::Tensor& q) {
   std::vector<torch::Tensor> parts;
   for (int64_t begin = 0; begin < qd.size(0); begin += chunk_) {
     const torch::Tensor p1 = features_.phi1(qd.narrow(0, begin, std::min(chunk_, qd.size(0) - begin)));
-    parts.push_back(answer(p1, p1.mm(state_)));
+    parts.push_back(answer(p1, state_.mm(p1.t()).t()));
   }
   return torch::cat(parts).to(q.scalar_type());
 }
@@ -140,8 +140,8 @@ torch::Tensor StreamingAttention::causal(const torch::Tensor& q, const torch::Te
     const torch::Tensor p2 = features_.phi2(kd.narrow(0, begin, c));
     const torch::Tensor va = values.narrow(0, begin, c);
     const torch::Tensor in_chunk = p1.mm(p2.t()).tril_();  // token i sees keys <= i of its chunk
-    const torch::Tensor sums = p1.mm(state_).addmm_(in_chunk, va);
-    state_.addmm_(p2.t(), va);
+    const torch::Tensor sums = p1.mm(state_.t()).addmm_(in_chunk, va);
+    state_.addmm_(va.t(), p2);
     tokens_ += c;
     parts.push_back(answer(p1, sums));
   }

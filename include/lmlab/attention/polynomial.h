@@ -79,14 +79,16 @@ class PolynomialFeatures {
   double scale() const { return scale_; }
   const ExpPolynomial& polynomial() const { return polynomial_; }
 
-  // x [n, d] -> float64 [n, t]. No input checks here (callers validate): the hot path.
-  torch::Tensor monomials(const torch::Tensor& x) const;
-  torch::Tensor phi1(const torch::Tensor& q) const { return monomials(q).mul_(weights_); }
-  torch::Tensor phi2(const torch::Tensor& k) const { return monomials(k); }
+  // x [n, d] -> float64 [n, t], contiguous. No input checks here (callers validate): the hot path.
+  torch::Tensor monomials(const torch::Tensor& x) const { return features(x, false); }
+  torch::Tensor phi1(const torch::Tensor& q) const { return features(q, true); }  // [n, t]
+  torch::Tensor phi2(const torch::Tensor& k) const { return features(k, false); }
   // The weights a_|alpha| c^|alpha| |alpha|!/alpha! of phi1 [t], float64.
   const torch::Tensor& weights() const { return weights_; }
 
  private:
+  // The monomials of x's rows, times weights_ when `weighted`.
+  torch::Tensor features(const torch::Tensor& x, bool weighted) const;
   // Degree-m block with smallest variable index i: columns [begin, begin + length) of the features.
   struct Block {
     int64_t degree, var, begin, length, source_begin;  // source: the degree-(m-1) suffix it multiplies

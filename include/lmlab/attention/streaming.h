@@ -12,7 +12,8 @@
 //   * push(k, v) over all keys, then query(q): bidirectional attention over every key pushed so far;
 //   * causal(q, k, v): token by token, push (k_i, v_i) then answer q_i against keys 1..i: one pass.
 // Both process tokens in chunks [c, t] of features and update S += Phi2^T [V | 1] with one GEMM; the
-// causal chunk adds the in-chunk lower triangle (Phi1 Phi2^T masked) V. The results equal the batch
+// causal chunk adds the in-chunk lower triangle (Phi1 Phi2^T masked) V. The state is stored
+// transposed, [S | z]^T [d + 1, t], so the update [V | 1]^T Phi2 reads the features row by row. The results equal the batch
 // formula (phi1(Q) phi2(K)^T V) / (phi1(Q) phi2(K)^T 1) up to summation order.
 //
 // Error (our derivation): with P(s_j) = e^{s_j} (1 + eps_j), |eps_j| <= delta, and o the exact
@@ -48,7 +49,7 @@ struct StreamingAttentionOptions {
   TORCH_ARG(double, scale) = 0.0;                    // c in s = c <q,k>; 0: 1/d (Alman-Song)
   TORCH_ARG(ExpPolynomialOptions, polynomial) = {};  // degree (0: automatic) and max_rel_error
   TORCH_ARG(int64_t, max_state_bytes) = int64_t{1} << 30;  // refuse larger states (S, z and Y)
-  TORCH_ARG(int64_t, chunk) = 0;                     // tokens per feature chunk; 0: Phi chunk <= 8 MiB
+  TORCH_ARG(int64_t, chunk) = 0;                     // tokens per feature chunk; 0: Phi chunk <= 2 MiB
   TORCH_ARG(std::optional<CountSketchOptions>, output_sketch) = std::nullopt;  // columns must equal d
 };
 
@@ -73,7 +74,7 @@ class StreamingAttention {
   // 2 delta / (1 - delta) * max |v| seen: the bound on ||T~(q) - o(q)||_inf (see above).
   double output_error_bound() const;
   double max_abs_value() const { return max_abs_value_; }
-  const torch::Tensor& state() const { return state_; }  // [t, d + 1] = [S | z]
+  const torch::Tensor& state() const { return state_; }  // [d + 1, t] = [S | z]^T
   const CountSketch* output_sketch() const { return sketch_.get(); }
   // Bytes held by the state: S and z, phi1's weights, and the output sketch (Y and its hashes).
   int64_t state_bytes() const;
@@ -85,7 +86,7 @@ class StreamingAttention {
   StreamingAttentionOptions options_;
   PolynomialFeatures features_;
   int64_t chunk_;
-  torch::Tensor state_;  // [t, d + 1] float64: S, then z as the last column
+  torch::Tensor state_;  // [d + 1, t] float64: S^T, then z^T as the last row (GEMMs stream Phi [c, t] row-major)
   std::unique_ptr<CountSketch> sketch_;
   int64_t tokens_ = 0, queries_ = 0;
   double max_abs_value_ = 0;
