@@ -1,7 +1,9 @@
-"""What every peer prints and writes: its result as JSON, with the fields bench/run.sh reads."""
+"""What every peer prints and writes: its result as JSON, with the fields bench/run.sh reads; and its timing loop."""
 import json
+import math
 import os
 import sys
+import time
 
 import torch
 
@@ -17,3 +19,19 @@ def emit(name, args, benchmarks, **fields):
             f.write(text + "\n")
         os.replace(args.out + ".tmp", args.out)
     print(text)
+
+
+def timed(fn, repeats, min_time):
+    """Calls/s of `repeats` wall-clock runs of about min_time seconds each (the call count chosen from
+    one timed call, as Google Benchmark chooses iterations), after two warm-up calls."""
+    fn(), fn()
+    start = time.perf_counter()
+    fn()
+    calls = max(1, math.ceil(min_time / max(time.perf_counter() - start, 1e-9)))
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        rates.append(calls / (time.perf_counter() - start))
+    return rates

@@ -21,12 +21,11 @@ import math
 import os
 import statistics
 import sys
-import time
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer_output import emit  # noqa: E402
+from peer_output import emit, timed  # noqa: E402
 
 BOUND, DEGREE, TOKENS, CAUSAL_CHUNK, CHUNK_ELEMENTS = 1.5, 8, 4096, 32, 1 << 18
 MODES = ["streaming_push", "streaming_query", "streaming_causal"]
@@ -149,21 +148,6 @@ def check():
         if not (identity < 1e-9 and to_exact <= bound and to_causal < 1e-10):
             sys.exit(f"streaming_peer: d = {d} is off: identity {identity}, exact {to_exact} (bound {bound}), "
                      f"causal {to_causal}")
-
-
-def timed(fn, repeats, min_time):
-    """Calls/s of `repeats` runs of about min_time seconds each, after two warm-up calls."""
-    fn(), fn()
-    start = time.perf_counter()
-    fn()
-    calls = max(1, math.ceil(min_time / max(time.perf_counter() - start, 1e-9)))
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        rates.append(calls / (time.perf_counter() - start))
-    return rates
 
 
 def measure(threads, repeats, min_time):

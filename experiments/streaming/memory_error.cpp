@@ -341,7 +341,7 @@ void run(RunContext& ctx) {
   const double b = cfg.get_float("entry_bound");
   for (const std::string& data : cfg.get_string_list("degree.data")) {
     for (int64_t d : cfg.get_int_list("degree.dims")) {
-      Series measured{data + ", d = " + std::to_string(d), {}, {}, {}}, bound{measured.name + ": bound", {}, {}, {}};
+      Series measured{data + ", d = " + std::to_string(d), {}, {}, {}}, bound;
       for (int64_t g : cfg.get_int_list("degree.degrees")) {
         const bool in_regime = g >= 1 && exp_interpolation_error_bound(g, b * b) < 0.999;
         if (!in_regime || polynomial_feature_dim(d, g) > cfg.get_int("degree.max_features")) {
@@ -360,7 +360,8 @@ void run(RunContext& ctx) {
       ctx.result("degree." + data + ".d" + std::to_string(d) + ".error", FloatList(measured.y));
       ctx.result("degree." + data + ".d" + std::to_string(d) + ".bound", FloatList(bound.y));
       by_degree.push_back(measured);
-      by_degree.push_back(bound);
+      // delta depends on R only and max|v| is B or just below it: one bound curve serves every series.
+      if (by_degree.size() == 1) by_degree.push_back({"bound 2 delta/(1-delta) max|v|", bound.x, bound.y, {}});
     }
   }
   ctx.plot(LinePlot{"Error against degree g (n = " + std::to_string(cfg.get_int("degree.n")) + ")", "degree g",

@@ -81,7 +81,7 @@ torch::Tensor StreamingAttention::checked(const torch::Tensor& x, const char* wh
                                     at[0].item<int64_t>(), ", entry ", at[1].item<int64_t>(),
                                     "; nothing was added: clean the input and push again"));
   }
-  if (bounded) {
+  if (bounded && xd.size(0) > 0) {
     const torch::Tensor largest = xd.abs().max();
     LMLAB_CHECK(largest.item<double>() <= options_.entry_bound(), UsageError, "StreamingAttention: the ", what,
                 " have an entry of magnitude ", largest.item<double>(), " above entry_bound B = ",
@@ -95,6 +95,7 @@ void StreamingAttention::push(const torch::Tensor& k, const torch::Tensor& v) {
   const torch::Tensor kd = checked(k, "keys", true), vd = checked(v, "values", false);
   LMLAB_CHECK(kd.size(0) == vd.size(0), UsageError, "StreamingAttention::push: ", kd.size(0), " keys but ",
               vd.size(0), " values");
+  if (kd.size(0) == 0) return;
   max_abs_value_ = std::max(max_abs_value_, vd.abs().max().item<double>());
   const torch::Tensor ones = torch::ones({kd.size(0), 1}, torch::kDouble);
   const torch::Tensor values = torch::cat({vd, ones}, 1);  // [m, d + 1]: S and z in one GEMM
@@ -117,7 +118,7 @@ torch::Tensor StreamingAttention::query(const torch::Tensor& q) {
   LMLAB_CHECK(tokens_ > 0, UsageError,
               "StreamingAttention::query before any key: push(k, v) first, or use causal(q, k, v) for one pass");
   const torch::Tensor qd = checked(q, "queries", true);
-  std::vector<torch::Tensor> parts;
+  std::vector<torch::Tensor> parts = {torch::empty({0, options_.dim()}, torch::kDouble)};
   for (int64_t begin = 0; begin < qd.size(0); begin += chunk_) {
     const torch::Tensor p1 = features_.phi1(qd.narrow(0, begin, std::min(chunk_, qd.size(0) - begin)));
     parts.push_back(answer(p1, state_.mm(p1.t()).t()));
@@ -130,10 +131,11 @@ torch::Tensor StreamingAttention::causal(const torch::Tensor& q, const torch::Te
   LMLAB_CHECK(qd.size(0) == kd.size(0) && kd.size(0) == vd.size(0), UsageError,
               "StreamingAttention::causal needs as many queries, keys and values, got ", qd.size(0), ", ", kd.size(0),
               ", ", vd.size(0));
+  std::vector<torch::Tensor> parts = {torch::empty({0, options_.dim()}, torch::kDouble)};
+  if (vd.size(0) == 0) return parts.front().to(q.scalar_type());
   max_abs_value_ = std::max(max_abs_value_, vd.abs().max().item<double>());
   const torch::Tensor values = torch::cat({vd, torch::ones({vd.size(0), 1}, torch::kDouble)}, 1);
   const int64_t step = std::min(chunk_, kCausalChunk);
-  std::vector<torch::Tensor> parts;
   for (int64_t begin = 0; begin < qd.size(0); begin += step) {
     const int64_t c = std::min(step, qd.size(0) - begin);
     const torch::Tensor p1 = features_.phi1(qd.narrow(0, begin, c));

@@ -121,6 +121,17 @@ TEST(StreamingAttention, OutputSketchHoldsTheAnsweredRowsAndDecodesThem) {
   EXPECT_EQ(y.values.sizes(), (std::vector<int64_t>{3, kDim}));
 }
 
+TEST(StreamingAttention, EmptyInputsChangeNothing) {
+  StreamingAttention s(options());
+  s.push(torch::empty({0, kDim}), torch::empty({0, kDim}));
+  EXPECT_EQ(s.tokens(), 0);
+  EXPECT_EQ(s.causal(torch::empty({0, kDim}), torch::empty({0, kDim}), torch::empty({0, kDim})).size(0), 0);
+  s.push(tokens(5, 30), tokens(5, 31));
+  EXPECT_EQ(s.query(torch::empty({0, kDim}, torch::kDouble)).sizes(), (std::vector<int64_t>{0, kDim}));
+  EXPECT_EQ(s.queries(), 0);
+  EXPECT_EQ(s.tokens(), 5);
+}
+
 TEST(StreamingAttention, DeterministicAndFloatInFloatOut) {
   const torch::Tensor q = tokens(64, 17), k = tokens(64, 18), v = tokens(64, 19);
   const auto opts = options().output_sketch(CountSketchOptions(3, 32, kDim).seed(4));
