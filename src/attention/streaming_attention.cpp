@@ -12,7 +12,7 @@
 namespace lmlab::attention {
 namespace {
 
-constexpr int64_t kFeatureChunkElements = int64_t{1} << 18;  // 2 MiB of float64 features per chunk
+constexpr int64_t kFeatureChunkElements = int64_t{1} << 20;  // 8 MiB of float64 features per chunk
 // Causal chunks also form the in-chunk c x c score block: c t extra work per token, so keep c small.
 constexpr int64_t kCausalChunk = 32;
 

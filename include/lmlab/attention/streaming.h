@@ -49,7 +49,7 @@ struct StreamingAttentionOptions {
   TORCH_ARG(double, scale) = 0.0;                    // c in s = c <q,k>; 0: 1/d (Alman-Song)
   TORCH_ARG(ExpPolynomialOptions, polynomial) = {};  // degree (0: automatic) and max_rel_error
   TORCH_ARG(int64_t, max_state_bytes) = int64_t{1} << 30;  // refuse larger states (S, z and Y)
-  TORCH_ARG(int64_t, chunk) = 0;                     // tokens per feature chunk; 0: Phi chunk <= 2 MiB
+  TORCH_ARG(int64_t, chunk) = 0;                     // tokens per feature chunk; 0: Phi chunk <= 8 MiB
   TORCH_ARG(std::optional<CountSketchOptions>, output_sketch) = std::nullopt;  // columns must equal d
 };
 
