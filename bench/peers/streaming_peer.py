@@ -5,7 +5,7 @@ in [-1.5, 1.5] (R = 2.25), exp replaced by its degree-8 Chebyshev interpolant on
 form, features phi2(k) = the monomials k^alpha (|alpha| <= 8; t = 495 for d = 4, 12870 for d = 8,
 built block by block as PyTorch code naturally would: x_i times the suffix of the previous degree),
 phi1(q) = phi2(q) * a_|alpha| c^|alpha| |alpha|!/alpha!, all float64:
-  streaming_push    S^T += [V | 1]^T Phi2 over 4096 tokens, in chunks of 2^18 / t tokens
+  streaming_push    S^T += [V | 1]^T Phi2 over 4096 tokens, in chunks of 2^20 / t tokens
   streaming_query   T~ = (Phi1 S) / (Phi1 z) for 4096 queries against a state of 4096 keys
   streaming_causal  4096 tokens from an empty state in chunks of 32: in-chunk masked Phi1 Phi2^T plus the state
 "steps_per_second" are tokens per second, as the C++ bench's items_per_second. Checked before
@@ -27,7 +27,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peer_output import emit, timed  # noqa: E402
 
-BOUND, DEGREE, TOKENS, CAUSAL_CHUNK, CHUNK_ELEMENTS = 1.5, 8, 4096, 32, 1 << 18
+BOUND, DEGREE, TOKENS, CAUSAL_CHUNK, CHUNK_ELEMENTS = 1.5, 8, 4096, 32, 1 << 20
 MODES = ["streaming_push", "streaming_query", "streaming_causal"]
 
 
