@@ -106,11 +106,11 @@ void StreamingAttention::push(const torch::Tensor& k, const torch::Tensor& v) {
   tokens_ += kd.size(0);
 }
 
-torch::Tensor StreamingAttention::answer(const torch::Tensor& phi1_q, const torch::Tensor& numerator_and_normaliser) {
+torch::Tensor StreamingAttention::answer(const torch::Tensor& sums) {
   const int64_t d = options_.dim();
-  const torch::Tensor out = numerator_and_normaliser.narrow(1, 0, d) / numerator_and_normaliser.narrow(1, d, 1);
+  const torch::Tensor out = sums.narrow(1, 0, d) / sums.narrow(1, d, 1);
   if (sketch_) sketch_->add(out, queries_);
-  queries_ += phi1_q.size(0);
+  queries_ += out.size(0);
   return out;
 }
 
@@ -121,7 +121,7 @@ torch::Tensor StreamingAttention::query(const torch::Tensor& q) {
   std::vector<torch::Tensor> parts = {torch::empty({0, options_.dim()}, torch::kDouble)};
   for (int64_t begin = 0; begin < qd.size(0); begin += chunk_) {
     const torch::Tensor p1 = features_.phi1(qd.narrow(0, begin, std::min(chunk_, qd.size(0) - begin)));
-    parts.push_back(answer(p1, state_.mm(p1.t()).t()));
+    parts.push_back(answer(state_.mm(p1.t()).t()));
   }
   return torch::cat(parts).to(q.scalar_type());
 }
@@ -145,7 +145,7 @@ torch::Tensor StreamingAttention::causal(const torch::Tensor& q, const torch::Te
     const torch::Tensor sums = p1.mm(state_.t()).addmm_(in_chunk, va);
     state_.addmm_(va.t(), p2);
     tokens_ += c;
-    parts.push_back(answer(p1, sums));
+    parts.push_back(answer(sums));
   }
   return torch::cat(parts).to(q.scalar_type());
 }

@@ -82,7 +82,8 @@ class StreamingAttention {
  private:
   // Validates tokens [m, d] (or [d]) and returns them as float64 [m, d]; `bounded`: entries within B.
   torch::Tensor checked(const torch::Tensor& x, const char* what, bool bounded) const;
-  torch::Tensor answer(const torch::Tensor& phi1_q, const torch::Tensor& numerator_and_normaliser);
+  // Rows [phi1^T S | phi1^T z] [m, d + 1] -> T~ [m, d]; sketches them and counts the queries.
+  torch::Tensor answer(const torch::Tensor& sums);
   StreamingAttentionOptions options_;
   PolynomialFeatures features_;
   int64_t chunk_;
