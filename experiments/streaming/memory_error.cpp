@@ -298,6 +298,9 @@ void run(RunContext& ctx) {
   // ---- memory and error against n --------------------------------------------------------------
   if (cfg.get_bool("memory.process") && !streaming::can_spawn_probes())
     ctx.log("process peak memory not measured: this process is not the lmlab CLI, whose binary the probes re-run");
+  const IntList log2_n = cfg.get_int_list("memory.log2_n");
+  LMLAB_CHECK(std::count(log2_n.begin(), log2_n.end(), 12) && std::count(log2_n.begin(), log2_n.end(), 20), UsageError,
+              "memory.log2_n must include 12 and 20, the two points of the state-bytes claim");
   std::vector<Row> memory;
   std::map<int64_t, double> state_at;
   for (int64_t l : cfg.get_int_list("memory.log2_n")) {
@@ -305,8 +308,6 @@ void run(RunContext& ctx) {
     state_at[l] = row_number(memory.back(), "state_bytes");
     track(memory.back());
   }
-  LMLAB_CHECK(state_at.count(12) && state_at.count(20), UsageError,
-              "memory.log2_n must include 12 and 20, the two points of the state-bytes claim");
   std::vector<double> n_values;
   for (double l : column(memory, "log2_n")) n_values.push_back(std::pow(2.0, l));
   std::vector<Series> mem = {{"streaming state (S, z, sketch Y)", n_values, column(memory, "state_bytes"), {}},
