@@ -18,7 +18,7 @@ struct ScoreOrder {
   bool operator()(int64_t a, int64_t b) const { return s[a] > s[b] || (s[a] == s[b] && a < b); }
 };
 
-// TopK: the min(k, m) largest scores (top_k_attention.cpp). `order` is resized to m.
+// TopK: the min(k, m) largest scores (top_k_attention.cpp). `order` is resized to min(k, m).
 template <typename T>
 int64_t select_top_k_row(const T* s, int64_t m, int64_t k, std::vector<int64_t>& order);
 

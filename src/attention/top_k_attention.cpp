@@ -6,7 +6,8 @@
 // of R queries: the block's scores (q_blk * scale) k^T [R, S'] come from one matmul into a bounded
 // buffer (S' = S, or the keys the block's last row sees when causal), never the dense [T,S] map.
 // Then, in parallel over the block's rows (at::parallel_for), each row selects its kept set H_i
-// (sparse_internal.h), and only then exponentiates and weights the kept rows of v:
+// (sparse_internal.h; top-k by a sampled threshold and one pass), and only then exponentiates
+// and weights the kept rows of v:
 //   out_i = sum_{j in H_i} e^{s_ij - m_i} v_j / sum_{j in H_i} e^{s_ij - m_i},  m_i = max_j s_ij,
 // accumulated in double. tau_i = 1 - sum_{H_i} e^{s_ij - m_i} / sum_j e^{s_ij - m_i} costs the
 // row's S exponentials, paid by Mass selection anyway and by TopK only on request.
@@ -15,6 +16,7 @@
 // Deviation: the paper analyses sparsity; the kernel itself is the standard top-k attention.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 
 #include <ATen/Parallel.h>
@@ -27,12 +29,36 @@ namespace detail {
 
 template <typename T>
 int64_t select_top_k_row(const T* s, int64_t m, int64_t k, std::vector<int64_t>& order) {
-  order.resize(m);
-  std::iota(order.begin(), order.end(), int64_t{0});
+  // A threshold from a strided sample of r = 8c scores: its rank-th largest, rank chosen so that
+  // about 2c scores of the row lie above it. One pass collects the scores above the threshold; if
+  // at least c do, the c largest are among them (the c-th largest is above the threshold too), so
+  // the exact selection runs on ~2c candidates. Otherwise (rare) every score is a candidate.
+  // Ties are decided by `better`, smaller position first, as in every selection here.
+  using Entry = std::pair<T, int64_t>;
+  const auto better = [](const Entry& a, const Entry& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
   const int64_t c = std::min(k, m);
-  const ScoreOrder<T> before{s};
-  if (c < m) std::nth_element(order.begin(), order.begin() + c, order.end(), before);
-  std::sort(order.begin(), order.begin() + c, before);
+  thread_local std::vector<T> sample;
+  thread_local std::vector<Entry> candidates;
+  std::vector<Entry>& cand = candidates;
+  cand.clear();
+  if (m > 16 * c) {
+    const int64_t r = 8 * c, stride = m / r, rank = std::max<int64_t>(1, (2 * c * r + m - 1) / m);
+    sample.resize(r);
+    for (int64_t i = 0; i < r; ++i) sample[i] = s[i * stride];
+    std::nth_element(sample.begin(), sample.begin() + (rank - 1), sample.end(), std::greater<T>());
+    const T threshold = sample[rank - 1];
+    for (int64_t j = 0; j < m; ++j)
+      if (s[j] > threshold) cand.push_back({s[j], j});
+    if (static_cast<int64_t>(cand.size()) < c) cand.clear();
+  }
+  if (cand.empty())
+    for (int64_t j = 0; j < m; ++j) cand.push_back({s[j], j});
+  std::nth_element(cand.begin(), cand.begin() + (c - 1), cand.end(), better);
+  std::sort(cand.begin(), cand.begin() + c, better);
+  order.resize(c);
+  for (int64_t j = 0; j < c; ++j) order[j] = cand[j].second;
   return c;
 }
 

@@ -81,6 +81,26 @@ TEST(TopKAttention, KeepsTheTopKScoresLargestFirst) {
   EXPECT_FALSE(r.tail_mass.defined());  // TopK computes tau only on request
 }
 
+TEST(TopKAttention, LongRowsMatchTorchTopkWhateverTheScoreOrder) {
+  // Rows much longer than k take the sampled-threshold path: random scores, scores rising along the
+  // row (every sampled threshold is passed by the row's tail), falling, and scores with heavy ties
+  // (few distinct values; ties go to the smaller position) or two peaks over zeros (fewer than k
+  // scores above the sampled threshold: every score is a candidate), each against torch::topk of the same scores (stable sort: ties by position).
+  const int64_t s = 3000, kk = 9;
+  const torch::Tensor v = torch::randn({1, 1, s, 2}, torch::kDouble);
+  const torch::Tensor key = torch::randn({1, 1, s, 1}, torch::kDouble);
+  const torch::Tensor ramp = torch::linspace(-1, 1, s, torch::kDouble).view({1, 1, s, 1});
+  torch::Tensor two_peaks = torch::zeros({1, 1, s, 1}, torch::kDouble);
+  two_peaks[0][0][5][0] = 1, two_peaks[0][0][1700][0] = 1;  // fewer than k scores above any sampled threshold
+  for (const torch::Tensor& k : {key, ramp, -ramp, (key * 2).round(), two_peaks}) {
+    const torch::Tensor q = torch::tensor({1.0, 0.5, -2.0}, torch::kDouble).view({1, 1, 3, 1});
+    const SparseAttentionResult r = sparse_attention(q, k, v, SparseAttentionOptions().k(kk));
+    const torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1));
+    const torch::Tensor order = std::get<1>(scores.sort(/*stable=*/true, -1, /*descending=*/true));
+    EXPECT_TRUE(torch::equal(r.indices, order.narrow(-1, 0, kk))) << r.indices << order.narrow(-1, 0, kk);
+  }
+}
+
 TEST(MassSelection, KeepsExactlyTheFewestEntriesReachingOneMinusEps) {
   for (bool causal : {false, true}) {
     const int64_t t = 16, s = 30;
