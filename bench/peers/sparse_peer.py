@@ -4,21 +4,21 @@ One head, q, k, v [1, 1, T, 64] float32, non-causal, T in {4096, 16384}:
   dense/T:<T>                softmax(q k^T / sqrt(D)) v, composed (PyTorch 1.13 has no fused kernel)
   sparse_topk/T:<T>/k:<k>    the usual PyTorch top-k attention: dense scores, torch.topk (k = T^0.5),
                              softmax of the kept scores, weighted sum of the gathered v rows
-Before timing, top-k with k = T is checked against dense attention. Each timed run repeats calls for
-about --min-time seconds (at least one call); --repeats runs, wall clock. Names match the C++ run
-names without their thread and timing parts.
-Run: /usr/bin/python3 bench/peers/sparse_peer.py [--threads 1 2] [--repeats 5] [--min-time 2]
+Before timing, top-k with k = T is checked against dense attention. Timing is onebit_peer's: runs of
+about 0.25 s (at least one call) after warm-up calls, --repeats runs, wall clock (--min-time is
+accepted for bench/run.sh and ignored). Names match the C++ run names without their thread and
+timing parts.
+Run: /usr/bin/python3 bench/peers/sparse_peer.py [--threads 1 2] [--repeats 5]
 """
 import argparse
 import math
 import os
-import statistics
 import sys
-import time
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from onebit_peer import entry, timed  # noqa: E402  (the same timing as the other peers)
 from peer_output import emit  # noqa: E402
 
 HEAD_DIM = 64
@@ -47,21 +47,7 @@ def check():
         sys.exit(f"sparse_peer: top-k with k = T is off dense attention by {err}")
 
 
-def timed(fn, repeats, min_time):
-    """Calls/s of `repeats` runs of about min_time seconds each, after one warm-up call."""
-    start = time.perf_counter()
-    fn()
-    calls = max(1, math.ceil(min_time / max(time.perf_counter() - start, 1e-9)))
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        rates.append(calls / (time.perf_counter() - start))
-    return rates
-
-
-def measure(threads, repeats, min_time):
+def measure(threads, repeats):
     torch.set_num_threads(threads)
     out = []
     with torch.no_grad():
@@ -70,9 +56,7 @@ def measure(threads, repeats, min_time):
             kk = round(math.sqrt(t))
             for name, fn in ((f"dense/T:{t}", lambda: dense(q, k, v)),
                              (f"sparse_topk/T:{t}/k:{kk}", lambda: top_k(q, k, v, kk))):
-                rates = timed(fn, repeats, min_time)
-                out.append({"name": name, "threads": torch.get_num_threads(), "steps_per_second": rates,
-                            "steps_per_second_median": statistics.median(rates)})
+                out.append(entry(name, torch.get_num_threads(), timed(fn, repeats)))
     return out
 
 
@@ -80,14 +64,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--min-time", type=float, default=2.0, help="seconds per timed run")
+    ap.add_argument("--min-time", type=float, default=0.25, help="ignored (onebit_peer's fixed 0.25 s per run)")
     ap.add_argument("--out", help="also write the JSON here")
     args = ap.parse_args()
-    if min(args.threads) < 1 or args.repeats < 1 or args.min_time <= 0:
-        ap.error("--threads and --repeats must be >= 1 and --min-time > 0")
+    if min(args.threads) < 1 or args.repeats < 1:
+        ap.error("--threads and --repeats must be >= 1")
     check()
-    emit("sparse_peer.py", args, [b for t in args.threads for b in measure(t, args.repeats, args.min_time)],
-         min_time_s=args.min_time)
+    emit("sparse_peer.py", args, [b for t in args.threads for b in measure(t, args.repeats)])
 
 
 if __name__ == "__main__":
