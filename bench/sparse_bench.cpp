@@ -3,7 +3,7 @@
 //   dense        SoftmaxAttention::forward: LibTorch's composed matmul, softmax, matmul (materialises
 //                the [T,T] map: 1 GiB of scores at T = 16384)
 //   sparse_topk  attention::sparse_attention with Selection::TopK: scores a block of rows at a time
-//                (16 MiB), selection, softmax and weighting of the kept rows only
+//                (2 MiB), selection, softmax and weighting of the kept rows only
 // Counters: items_per_second = calls/s, torch_threads. The speedup is the ratio of the two cases'
 // rates at the same T and threads. bench/peers/sparse_peer.py times the same cases in Python
 // PyTorch (dense, and torch.topk on the dense scores for sparse_topk).

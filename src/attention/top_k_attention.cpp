@@ -9,7 +9,8 @@
 // (sparse_internal.h; top-k by a sampled threshold and one pass), and only then exponentiates
 // and weights the kept rows of v:
 //   out_i = sum_{j in H_i} e^{s_ij - m_i} v_j / sum_{j in H_i} e^{s_ij - m_i},  m_i = max_j s_ij,
-// accumulated in double. tau_i = 1 - sum_{H_i} e^{s_ij - m_i} / sum_j e^{s_ij - m_i} costs the
+// the weights and their sum in double, the weighted sum of v in the dtype of v (as a dense matmul
+// would). Blocks hold ~2 MiB of scores, so a row is still in cache when it is selected. tau_i = 1 - sum_{H_i} e^{s_ij - m_i} / sum_j e^{s_ij - m_i} costs the
 // row's S exponentials, paid by Mass selection anyway and by TopK only on request.
 // Cost per head: T S D for the scores (as dense attention), O(T S) selection, T |H| Dv for the
 // output (dense: T S Dv more, plus T S exponentials). Memory: R S scores + T |H| indices.
@@ -49,8 +50,15 @@ int64_t select_top_k_row(const T* s, int64_t m, int64_t k, std::vector<int64_t>&
     for (int64_t i = 0; i < r; ++i) sample[i] = s[i * stride];
     std::nth_element(sample.begin(), sample.begin() + (rank - 1), sample.end(), std::greater<T>());
     const T threshold = sample[rank - 1];
-    for (int64_t j = 0; j < m; ++j)
-      if (s[j] > threshold) cand.push_back({s[j], j});
+    constexpr int64_t kBlock = 16;  // a block none of whose scores passes costs one vectorisable test
+    for (int64_t j0 = 0; j0 < m; j0 += kBlock) {
+      const int64_t j1 = std::min(m, j0 + kBlock);
+      int passes = 0;
+      for (int64_t j = j0; j < j1; ++j) passes |= s[j] > threshold;
+      if (!passes) continue;
+      for (int64_t j = j0; j < j1; ++j)
+        if (s[j] > threshold) cand.push_back({s[j], j});
+    }
     if (static_cast<int64_t>(cand.size()) < c) cand.clear();
   }
   if (cand.empty())
@@ -71,6 +79,8 @@ double resolved_scale(const SparseAttentionOptions& options, int64_t head_dim) {
 
 namespace {
 
+constexpr int64_t kPrefetch = 8;
+
 // Where the kernel writes the rows of one head.
 template <typename T>
 struct HeadOutput {
@@ -86,7 +96,7 @@ void block_rows(const T* scores, int64_t stride, int64_t r0, int64_t r1, const T
                 int64_t first_visible, bool causal, const SparseAttentionOptions& options, HeadOutput<T> o) {
   at::parallel_for(r0, r1, 1, [&](int64_t begin, int64_t end) {
     std::vector<int64_t> order;
-    std::vector<double> acc(dv);
+    std::vector<T> acc(dv);
     for (int64_t i = begin; i < end; ++i) {
       const T* s = scores + (i - r0) * stride;
       const int64_t m = causal ? first_visible + i : stride;
@@ -98,14 +108,22 @@ void block_rows(const T* scores, int64_t stride, int64_t r0, int64_t r1, const T
       } else {
         c = select_mass_row(s, m, options.eps(), order, max, normaliser);
       }
-      std::fill(acc.begin(), acc.end(), 0.0);
+      std::fill(acc.begin(), acc.end(), T(0));
       double kept_mass = 0;
+      // The kept rows of v are scattered: fetch them kPrefetch rows ahead of their use.
+      const auto prefetch = [&](int64_t t) {
+        const char* row = reinterpret_cast<const char*>(v + order[t] * dv);
+        for (int64_t byte = 0; byte < dv * static_cast<int64_t>(sizeof(T)); byte += 64) __builtin_prefetch(row + byte);
+      };
+      for (int64_t t = 0; t < std::min(c, kPrefetch); ++t) prefetch(t);
       for (int64_t t = 0; t < c; ++t) {
+        if (t + kPrefetch < c) prefetch(t + kPrefetch);
         const int64_t j = order[t];
         const double w = std::exp(static_cast<double>(s[j]) - max);
         kept_mass += w;
         const T* vj = v + j * dv;
-        for (int64_t d = 0; d < dv; ++d) acc[d] += w * static_cast<double>(vj[d]);
+        const T wt = static_cast<T>(w);
+        for (int64_t d = 0; d < dv; ++d) acc[d] += wt * vj[d];
       }
       for (int64_t d = 0; d < dv; ++d) o.out[i * dv + d] = static_cast<T>(acc[d] / kept_mass);
       if (o.tail) {
@@ -140,7 +158,7 @@ SparseAttentionResult sparse_attention_forward(const torch::Tensor& q_in, const 
   if (want_tail) r.tail_mass = torch::empty({heads, t}, q.options().dtype(torch::kDouble));
   std::vector<std::vector<int64_t>> kept_keys(heads * t);
 
-  const int64_t budget = (int64_t{16} << 20) / static_cast<int64_t>(q.element_size());
+  const int64_t budget = (int64_t{2} << 20) / static_cast<int64_t>(q.element_size());
   const int64_t rows = options.block_rows() > 0 ? options.block_rows() : std::max<int64_t>(1, budget / s);
   const int64_t first_visible = s - t + 1;  // causal: row i sees keys [0, first_visible + i)
   for (int64_t head = 0; head < heads; ++head) {

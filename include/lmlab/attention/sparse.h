@@ -36,7 +36,7 @@ struct SparseAttentionOptions {
   TORCH_ARG(bool, causal) = false;
   TORCH_ARG(double, scale) = 0.0;       // 0: 1/sqrt(D)
   TORCH_ARG(bool, tail_mass) = false;   // TopK: also compute tau_i (costs S exponentials per row)
-  TORCH_ARG(int64_t, block_rows) = 0;   // rows whose scores are held at once; 0: ~16 MiB of scores
+  TORCH_ARG(int64_t, block_rows) = 0;   // rows whose scores are held at once; 0: ~2 MiB of scores
 };
 
 struct SparseAttentionResult {
