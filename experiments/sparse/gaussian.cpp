@@ -253,7 +253,7 @@ void run(RunContext& ctx) {
                        "of the law's regime tau <= sqrt(2 log n) - z_{1-eps/10}; max |measured/law - 1| <= 0.10",
                        law_deviation, Comparator::LessEqual, 0.10));
   ctx.claim(make_claim("topk_bound", "top-k attention error never above 2 tau_H max||v|| (Gaussian points and the tiny "
-                       "GPT's maps); max ||Attn - Attn_H|| / (2 tau_H max||v||) <= 1",
+                       "GPT's maps); max ||Attn - Attn_H|| / (2 tau_H max||v|| + rho) <= 1, rho = 4 n 2^-53 max||v|| (rounding)",
                        bound, Comparator::LessEqual, 1.0));
   ctx.claim(make_claim("topk_identity", "Attn - Attn_H = tau_H (mu_tail - mu_head) exactly; max residual / max||v|| "
                        "<= 1e-8 (double rounding)", identity, Comparator::LessEqual, 1e-8));
