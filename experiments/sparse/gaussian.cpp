@@ -259,7 +259,10 @@ void run(RunContext& ctx) {
                        "<= 1e-8 (double rounding)", identity, Comparator::LessEqual, 1e-8));
 
   // Results and plots per (d, tau) over n.
-  const int64_t plot_dim = cfg.get_int("plot_dim");
+  // The plotted d: plot_dim when the sweep has it, else the first of dims.
+  const int64_t plot_dim = std::find(dims.begin(), dims.end(), cfg.get_int("plot_dim")) != dims.end()
+                               ? cfg.get_int("plot_dim")
+                               : dims.front();
   const double plot_tau = cfg.get_float("plot_tau");
   std::vector<Series> k_eps_series, ratio_series, tail_series;
   std::map<double, Series> tails;
