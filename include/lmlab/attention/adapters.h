@@ -21,9 +21,11 @@ bool is_adapter_parameter(const std::string& name);
 // of trainable scalars. UsageError if nothing would be trained.
 int64_t train_adapters_only(torch::nn::Module& module, const std::vector<std::string>& also = {});
 
-// Copies every parameter and buffer of `from` into the same-named tensor of `to` (no grad);
-// returns how many were copied. DataError if a shared name differs in shape; names only one side
-// has are skipped (the adapters, or a replaced head).
-int64_t copy_matching_parameters(const torch::nn::Module& from, torch::nn::Module& to);
+// Copies every parameter and buffer of `from` into the same-named tensor of `to` (no grad), except
+// names starting with one of `skip` (e.g. "head." for a new task's classifier); returns how many
+// were copied. DataError if a shared name differs in shape; names only one side has are skipped
+// (the adapters).
+int64_t copy_matching_parameters(const torch::nn::Module& from, torch::nn::Module& to,
+                                 const std::vector<std::string>& skip = {});
 
 }  // namespace lmlab::attention
