@@ -19,10 +19,7 @@
 #include <chrono>
 #include <map>
 
-#include "lmlab/attention/adapters.h"
-#include "lmlab/attention/lora.h"
-#include "lmlab/attention/ntk_attention.h"
-#include "lmlab/attention/prefix_attention.h"
+#include "adaptation.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
 #include "lmlab/data/fashion_mnist.h"
@@ -34,38 +31,9 @@
 namespace lmlab {
 namespace {
 
-struct Method {
-  std::string kind;  // full, lora, prefix, ntk
-  int64_t size = 0;  // r or m
-};
-
-Method parse_method(const std::string& text) {
-  const size_t colon = text.find(':');
-  Method m{text.substr(0, colon), 0};
-  if (colon != std::string::npos) m.size = std::stoll(text.substr(colon + 1));
-  const bool sized = m.kind == "lora" || m.kind == "prefix";
-  LMLAB_CHECK((m.kind == "full" || m.kind == "ntk") ? colon == std::string::npos : sized && m.size >= 1, UsageError,
-              "unknown method '", text, "'; use full, ntk, lora:R or prefix:M (R, M >= 1)");
-  return m;
-}
-
 ViTOptions vit_options(const Config& cfg, int64_t classes) {
   return ViTOptions().layers(cfg.get_int("model.layers")).heads(cfg.get_int("model.heads"))
       .width(cfg.get_int("model.width")).patch(cfg.get_int("model.patch")).classes(classes);
-}
-
-ViTOptions adapted_options(const Config& cfg, const Method& m, int64_t classes) {
-  ViTOptions o = vit_options(cfg, classes);
-  if (m.kind == "ntk") o.attention(attention::ntk_attention_factory());
-  if (m.kind == "prefix") o.attention(attention::prefix_attention_factory(attention::PrefixAttentionOptions(m.size)));
-  if (m.kind == "lora") {
-    const LinearFactory lora = attention::lora_linear_factory(
-        attention::LoraOptions(m.size).alpha(cfg.get_float("adapt.lora_alpha")));
-    const LinearFactory plain = default_linear_factory();
-    const int64_t c = o.width();
-    o.linear([=](int64_t in, int64_t out, bool bias) { return in == c && out == c ? lora(in, out, bias) : plain(in, out, bias); });
-  }
-  return o;
 }
 
 double accuracy(ViT& model, const ImageDataset& ds) {
@@ -109,9 +77,9 @@ void run(RunContext& ctx) {
                 post = cfg.get_int_list("adapt_classes");
   LMLAB_CHECK(!seeds.empty() && pre.size() == post.size(), UsageError,
               "need >= 1 seed and as many adapt_classes as pretrain_classes (the head keeps its size)");
-  std::vector<Method> methods;
+  std::vector<AdaptMethod> methods;
   const StringList method_names = cfg.get_string_list("methods");
-  for (const auto& name : method_names) methods.push_back(parse_method(name));
+  for (const auto& name : method_names) methods.push_back(parse_adapt_method(name));
   const int64_t classes = static_cast<int64_t>(pre.size());
   const ImageDataset train_all = load_fashion_mnist(ImageSplit::Train), test_all = load_fashion_mnist(ImageSplit::Test);
   const ImageDataset adapt = subset(train_all, post, cfg.get_int("adapt_examples"), derive_seed(ctx.seed(), "adapt"));
@@ -136,16 +104,14 @@ void run(RunContext& ctx) {
   std::map<std::string, std::vector<double>> acc;
   std::map<std::string, int64_t> trainable;
   for (size_t i = 0; i < methods.size(); ++i) {
-    const Method& m = methods[i];
+    const AdaptMethod& m = methods[i];
     for (int64_t seed : seeds) {
       const std::string key = "method=" + method_names[i] + ",seed=" + std::to_string(seed);
       const Row row = ctx.sweep_point(key, [&] {
         seed_everything(derive_seed(ctx.seed(), key + ",init"));
-        ViT model(adapted_options(cfg, m, classes));
-        attention::copy_matching_parameters(*backbone(seed), *model, {"head."});
-        const int64_t n = m.kind == "full" ? set_trainable(*model, [](const std::string&) { return true; })
-                                           : attention::train_adapters_only(*model, {"head."});
-        const double lr = cfg.get_float(m.kind == "full" ? "adapt.lr" : "adapt.adapter_lr");
+        ViT model(with_adapter(vit_options(cfg, classes), m, cfg.get_float("adapt.lora_alpha")));
+        const int64_t n = start_adaptation(*model, *backbone(seed), m, {"head."});
+        const double lr = cfg.get_float(m.parameter_efficient() ? "adapt.adapter_lr" : "adapt.lr");
         const double seconds = train(model, adapt, cfg.get_int("adapt.epochs"), cfg.get_int("adapt.batch"), lr,
                                      derive_seed(ctx.seed(), key + ",shuffle"));
         const double a = accuracy(model, test);

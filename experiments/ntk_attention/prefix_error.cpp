@@ -48,7 +48,7 @@ double relative_error(const torch::Tensor& estimate, const torch::Tensor& target
   return ((estimate - target).norm() / target.norm()).item<double>();
 }
 
-Row run_point(const Config& cfg, int64_t m, uint64_t seed) {
+Row run_point(const Config& cfg, int64_t m, int64_t config_seed, uint64_t seed) {
   const int64_t d = cfg.get_int("dim"), l = cfg.get_int("length");
   const bool causal = cfg.get_bool("causal");
   torch::manual_seed(seed);
@@ -92,7 +92,7 @@ Row run_point(const Config& cfg, int64_t m, uint64_t seed) {
   const auto [z, kappa] = attention::ntk_prefix_state(p.prefix_keys, p.prefix_values);
   const double closed = relative_error(attention::ntk_attention(test[0], test[1], test[2], z, kappa, causal), test[3]);
   const double dropped = relative_error(exact_attention(test[0], test[1], test[2], causal), test[3]);
-  return {{"m", m}, {"seed", static_cast<int64_t>(seed)}, {"fitted_error", fitted}, {"closed_form_error", closed},
+  return {{"m", m}, {"seed", config_seed}, {"fitted_error", fitted}, {"closed_form_error", closed},
           {"no_prefix_error", dropped}, {"train_mse", train_loss}};
 }
 
@@ -111,7 +111,7 @@ void run(RunContext& ctx) {
     std::map<std::string, std::vector<double>> per_seed;
     for (int64_t seed : seeds) {
       const std::string key = "m=" + std::to_string(m) + ",seed=" + std::to_string(seed);
-      const Row row = ctx.sweep_point(key, [&] { return run_point(cfg, m, derive_seed(ctx.seed(), key)); });
+      const Row row = ctx.sweep_point(key, [&] { return run_point(cfg, m, seed, derive_seed(ctx.seed(), key)); });
       for (const char* name : metrics) per_seed[name].push_back(row_number(row, name));
     }
     x.push_back(static_cast<double>(m));
