@@ -5,7 +5,8 @@
 // Parameters "weight" [out, in] and "bias" [out] (named as torch::nn::Linear's, so a backbone's
 // weights copy in by name, lmlab/attention/adapters.h), "lora_A", "lora_B". Freezing W and b is the
 // caller's choice (train_adapters_only). lora_linear_factory applies LoRA to every layer a model
-// builds through its LinearFactory; MultiHeadAttentionOptions::linear limits it to q, k, v, o.
+// builds through its LinearFactory (GPT and ViT pass one factory to attention and MLP alike; wrap
+// it to choose layers, as experiments/ntk_attention/adaptation.h does for q, k, v, o).
 #pragma once
 
 #include <cstdint>
