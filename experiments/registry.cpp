@@ -14,13 +14,18 @@ ExperimentDef onebit_generalization_difference_experiment();
 ExperimentDef onebit_scaling_law_experiment();
 ExperimentDef streaming_memory_error_experiment();
 ExperimentDef sparse_gaussian_experiment();
+ExperimentDef ntk_attention_prefix_error_experiment();
+ExperimentDef ntk_attention_finetune_vit_experiment();
+ExperimentDef ntk_attention_finetune_text_experiment();
 
 const std::vector<ExperimentDef>& all_experiments() {
   static const std::vector<ExperimentDef> table = [] {
     std::vector<ExperimentDef> t = {teacher_student_experiment(), fmnist_mlp_experiment(),
                                     text_gpt_experiment(), onebit_kernel_regime_experiment(),
                                     onebit_generalization_difference_experiment(), onebit_scaling_law_experiment(),
-                                    streaming_memory_error_experiment(), sparse_gaussian_experiment()};
+                                    streaming_memory_error_experiment(), sparse_gaussian_experiment(),
+                                    ntk_attention_prefix_error_experiment(), ntk_attention_finetune_vit_experiment(),
+                                    ntk_attention_finetune_text_experiment()};
     for (const ExperimentDef& def : t)
       LMLAB_ASSERT(!def.default_config.empty(), "experiment ", def.name, " has no default config");
     return t;

@@ -51,7 +51,7 @@ inline ::testing::AssertionResult gradients_match_finite_differences(
       const double minus = f().item<double>();
       flat[i] = saved;
       const double numeric = (plus - minus) / (2 * opt.step);
-      const double exact = analytic[t].defined() ? analytic[t].view({-1})[i].item<double>() : 0.0;
+      const double exact = analytic[t].defined() ? analytic[t].reshape({-1})[i].item<double>() : 0.0;
       if (!(std::abs(exact - numeric) <= opt.atol + opt.rtol * std::abs(numeric)))
         bad << "\n  " << names.at(t) << "[" << i << "]: autograd " << exact << ", finite difference " << numeric;
       largest = std::max(largest, std::abs(numeric));

@@ -1,0 +1,53 @@
+// Shared by the ntk_attention.finetune_* experiments: the adaptation methods compared (P2, arXiv
+// 2406.14036), parsed from config strings, applied to a model's options, and the backbone copy and
+// freezing that start every adapted run.
+//   "full"      all parameters trained, no adapter
+//   "lora:R"    LoRA of rank R on the attention projections q, k, v, o (a model's only C -> C
+//               linear layers in lmlab's GPT and ViT, whose MLPs have mlp_ratio > 1)
+//   "prefix:M"  P-Tuning v2, M prefix key/value vectors per head and layer
+//   "ntk"       NTK-Attention, (Z, k) per head and layer: d^2 + d parameters per head
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "lmlab/attention/lora.h"
+#include "lmlab/attention/ntk_attention.h"
+#include "lmlab/attention/prefix_attention.h"
+
+namespace lmlab {
+
+struct AdaptMethod {
+  std::string name;  // as configured, e.g. "lora:4"
+  std::string kind;  // full, lora, prefix, ntk
+  int64_t size = 0;  // R or M
+  bool parameter_efficient() const { return kind != "full"; }
+};
+
+// UsageError naming the accepted forms for anything else.
+AdaptMethod parse_adapt_method(const std::string& text);
+
+// `options` (GPTOptions or ViTOptions) with the method's attention or linear factory.
+template <class Options>
+Options with_adapter(Options options, const AdaptMethod& m, double lora_alpha) {
+  if (m.kind == "ntk") options.attention(attention::ntk_attention_factory());
+  if (m.kind == "prefix") options.attention(attention::prefix_attention_factory(attention::PrefixAttentionOptions(m.size)));
+  if (m.kind == "lora") {
+    const LinearFactory lora = attention::lora_linear_factory(attention::LoraOptions(m.size).alpha(lora_alpha));
+    const LinearFactory plain = default_linear_factory();
+    const int64_t c = options.width();
+    options.linear([=](int64_t in, int64_t out, bool bias) { return in == c && out == c ? lora(in, out, bias) : plain(in, out, bias); });
+  }
+  return options;
+}
+
+// Copies the backbone into `model` except names starting with one of `fresh` (a new head), then
+// freezes all but the adapters and `fresh` (all stays trainable for "full"). Returns the number
+// of trainable scalars.
+int64_t start_adaptation(torch::nn::Module& model, const torch::nn::Module& backbone, const AdaptMethod& m,
+                         const std::vector<std::string>& fresh);
+
+}  // namespace lmlab
