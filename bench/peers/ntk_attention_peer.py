@@ -14,18 +14,16 @@ Before timing, NTK-Attention is checked against the direct (non-log-domain) form
 Prints JSON with the median steps/s per case and thread count (names as the C++ run names).
 Run: /usr/bin/python3 bench/peers/ntk_attention_peer.py [--threads 1 2] [--repeats 5] [--min-time 0.25]
 """
-import argparse
 import math
 import os
 import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer_output import emit  # noqa: E402
+from peer_output import emit, parse_args, timed  # noqa: E402
 
 HEADS, HEAD_DIM = 8, 64
 
@@ -70,21 +68,6 @@ def check():
         sys.exit(f"ntk_attention_peer: NTK-Attention is off the direct formula by {err}")
 
 
-def timed(fn, repeats, min_time):
-    """Steps/s of `repeats` runs lasting about min_time s each, after two warm-up calls."""
-    fn(), fn()
-    start = time.perf_counter()
-    fn()
-    calls = max(1, math.ceil(min_time / max(time.perf_counter() - start, 1e-9)))
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        rates.append(calls / (time.perf_counter() - start))
-    return rates
-
-
 def cases():
     for method in (0, 1):
         for l in (128, 1024):
@@ -117,14 +100,7 @@ def measure(threads, repeats, min_time):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--min-time", type=float, default=0.25, help="seconds per timed run")
-    ap.add_argument("--out", help="also write the JSON here")
-    args = ap.parse_args()
-    if min(args.threads) < 1 or args.repeats < 1 or args.min_time <= 0:
-        ap.error("--threads and --repeats must be >= 1 and --min-time > 0")
+    args = parse_args(__doc__, default_min_time=0.25)
     check()
     emit("ntk_attention_peer.py", args, [b for t in args.threads for b in measure(t, args.repeats, args.min_time)],
          min_time_s=args.min_time)

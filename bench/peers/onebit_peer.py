@@ -11,7 +11,6 @@ MinTime (--min-time is accepted for bench/run.sh and ignored); --repeats runs, w
 Names match the C++ run names without their thread and timing parts.
 Run: /usr/bin/python3 bench/peers/onebit_peer.py [--threads 1 2] [--repeats 5]
 """
-import math
 import os
 import sys
 

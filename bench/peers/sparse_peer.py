@@ -10,7 +10,6 @@ accepted for bench/run.sh and ignored). Names match the C++ run names without th
 timing parts.
 Run: /usr/bin/python3 bench/peers/sparse_peer.py [--threads 1 2] [--repeats 5]
 """
-import argparse
 import math
 import os
 import sys
@@ -18,8 +17,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from onebit_peer import entry, timed  # noqa: E402  (the same timing as the other peers)
-from peer_output import emit  # noqa: E402
+from peer_output import emit, entry, parse_args, timed  # noqa: E402
 
 HEAD_DIM = 64
 SIZES = (4096, 16384)
@@ -56,19 +54,12 @@ def measure(threads, repeats):
             kk = round(math.sqrt(t))
             for name, fn in ((f"dense/T:{t}", lambda: dense(q, k, v)),
                              (f"sparse_topk/T:{t}/k:{kk}", lambda: top_k(q, k, v, kk))):
-                out.append(entry(name, torch.get_num_threads(), timed(fn, repeats)))
+                out.append(entry(name, timed(fn, repeats, 0.25)))
     return out
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--min-time", type=float, default=0.25, help="ignored (onebit_peer's fixed 0.25 s per run)")
-    ap.add_argument("--out", help="also write the JSON here")
-    args = ap.parse_args()
-    if min(args.threads) < 1 or args.repeats < 1:
-        ap.error("--threads and --repeats must be >= 1")
+    args = parse_args(__doc__, "ignored (fixed 0.25 s per run)", 0.25)
     check()
     emit("sparse_peer.py", args, [b for t in args.threads for b in measure(t, args.repeats)])
 

@@ -16,7 +16,6 @@ Per thread count: two warm-up calls, a call count chosen so a run lasts about --
 --repeats timed runs, wall clock.
 Run: /usr/bin/python3 bench/peers/streaming_peer.py [--threads 1 2] [--repeats 5] [--min-time 2]
 """
-import argparse
 import math
 import os
 import statistics
@@ -25,7 +24,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer_output import emit, timed  # noqa: E402
+from peer_output import emit, parse_args, timed  # noqa: E402
 
 BOUND, DEGREE, TOKENS, CAUSAL_CHUNK, CHUNK_ELEMENTS = 1.5, 8, 4096, 32, 1 << 20
 MODES = ["streaming_push", "streaming_query", "streaming_causal"]
@@ -170,14 +169,7 @@ def measure(threads, repeats, min_time):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--min-time", type=float, default=2.0)
-    ap.add_argument("--out", help="also write the JSON here")
-    args = ap.parse_args()
-    if min(args.threads) < 1 or args.repeats < 1 or args.min_time <= 0:
-        ap.error("--threads and --repeats must be >= 1 and --min-time > 0")
+    args = parse_args(__doc__)
     check()
     emit("streaming_peer.py", args, [b for t in args.threads for b in measure(t, args.repeats, args.min_time)],
          unit="tokens per second")

@@ -16,6 +16,9 @@
 #include "lmlab/kernels/attention.h"
 
 namespace lmlab::kernels::flash {
+// Internal linkage: each ISA file compiles its own copy with its own flags, so the linker must not
+// merge them (an AVX-512 copy of a helper would otherwise serve the scalar path).
+namespace {
 
 constexpr int64_t kQueryTile = kFlashQueryTile;
 constexpr int64_t kKeyTile = kFlashKeyTile;
@@ -186,4 +189,5 @@ void backward(const FlashBackwardArgs& a) {
   }
 }
 
+}  // namespace
 }  // namespace lmlab::kernels::flash

@@ -14,6 +14,9 @@
 #include "lmlab/kernels/ntk_attention.h"
 
 namespace lmlab::kernels::ntk {
+// Internal linkage: each ISA file compiles its own copy with its own flags, so the linker must not
+// merge them (an AVX-512 copy of a helper would otherwise serve the scalar path).
+namespace {
 
 // y <- y + a x over n floats (n a multiple of V::W).
 template <class V>
@@ -80,4 +83,5 @@ void backward(const NtkBackwardArgs& a) {
   }
 }
 
+}  // namespace
 }  // namespace lmlab::kernels::ntk
