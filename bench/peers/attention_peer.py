@@ -36,7 +36,7 @@ def composed(q, k, v, causal):
 
 
 def sdpa(q, k, v, causal):
-    return F._scaled_dot_product_attention(q, k, v, None, 0.0, False, causal)[0]
+    return F._scaled_dot_product_attention(q, k, v, None, 0.0, False, bool(causal))[0]
 
 
 PATHS = {1: composed, 2: sdpa}

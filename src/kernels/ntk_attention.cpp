@@ -1,9 +1,7 @@
 // The NTK-Attention kernel tables and their choice (include/lmlab/kernels/ntk_attention.h).
 #include "lmlab/kernels/ntk_attention.h"
 
-#include <stdexcept>
-#include <string>
-
+#include "kernels/kernel_table.h"
 #include "kernels/ntk_attention_kernels.h"
 
 namespace lmlab::kernels {
@@ -16,17 +14,7 @@ const NtkAttentionKernels kAvx512{"avx512", SimdLevel::AVX512, ntk_forward_avx51
 }  // namespace
 
 const NtkAttentionKernels& ntk_attention_kernels_for(SimdLevel level) {
-  if (level > detected_simd_level())
-    throw std::invalid_argument(std::string("ntk_attention_kernels_for: this CPU does not support ") +
-                                simd_level_name(level) + " (best level: " +
-                                simd_level_name(detected_simd_level()) + ")");
-  switch (level) {
-    case SimdLevel::Scalar: return kScalar;
-    case SimdLevel::AVX2: return kAvx2;
-    case SimdLevel::AVX512: return kAvx512;
-  }
-  throw std::invalid_argument("ntk_attention_kernels_for: unknown SIMD level " +
-                              std::to_string(static_cast<int>(level)));
+  return table_for_level(level, "ntk_attention_kernels_for", kScalar, kAvx2, kAvx512);
 }
 
 const NtkAttentionKernels& ntk_attention_kernels() {
