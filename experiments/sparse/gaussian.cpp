@@ -324,7 +324,7 @@ void run(RunContext& ctx) {
 }  // namespace
 
 ExperimentDef sparse_gaussian_experiment() {
-  return {"sparse.gaussian", "P3 (arXiv 2404.02690)",
+  return {"sparse.gaussian", "P3 natural sparsity (arXiv 2404.02690)",
           "k_eps of Gaussian attention against its closed-form law; top-k error identity and bound",
           embedded_config("sparse.gaussian"), /*sweep=*/true, run};
 }

@@ -416,7 +416,7 @@ void run(RunContext& ctx) {
 }  // namespace
 
 ExperimentDef streaming_memory_error_experiment() {
-  return {kName, "P5 (arXiv 2311.14652)",
+  return {kName, "P5 streaming attention (arXiv 2311.14652)",
           "one-pass streaming attention: constant state against a KV cache, error bound, output sketch recovery",
           embedded_config(kName), /*sweep=*/true, run};
 }
