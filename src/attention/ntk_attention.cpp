@@ -17,6 +17,7 @@
 #include "lmlab/core/error.h"
 #include "lmlab/kernels/ntk_attention.h"
 #include "lmlab/models/exact_attention.h"
+#include "models/flash_slices.h"
 
 namespace lmlab::attention {
 namespace {
@@ -27,7 +28,6 @@ namespace kn = lmlab::kernels;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
 // [B,H,T,S] scores with -inf where a query may not see a key (causal and/or the boolean mask).
 torch::Tensor masked_scores(const torch::Tensor& q, const torch::Tensor& k, bool causal,
@@ -53,26 +53,12 @@ torch::Tensor composed_core(const torch::Tensor& q, const torch::Tensor& k, cons
   return torch::matmul(torch::exp(scores - lse), v) + torch::exp(-lse) * torch::matmul(u, z);
 }
 
-// The kernels' view of one call: [B*H, rows, Dp] slices, zero-padded.
-struct Slices {
-  int64_t b, h, t, s, d, sp, dp;
-  double scale;
-  Slices(const torch::Tensor& q, const torch::Tensor& k)
-      : b(q.size(0)), h(q.size(1)), t(q.size(2)), s(k.size(2)), d(q.size(3)),
-        sp(round_up(s, kn::kFlashKeyTile)), dp(round_up(d, kn::kFlashHeadDimAlign)),
-        scale(1.0 / std::sqrt(static_cast<double>(d))) {}
-  torch::Tensor pad(const torch::Tensor& x, int64_t rows_to) const {  // [B,H,rows,D] -> [B*H,rows_to,Dp]
-    return torch::constant_pad_nd(x, {0, dp - d, 0, rows_to - x.size(2)}).reshape({b * h, rows_to, dp}).contiguous();
-  }
+// FlashSlices plus NTK-Attention's per-head state padded to Dp.
+struct Slices : FlashSlices {
+  using FlashSlices::FlashSlices;
   torch::Tensor pad_head(const torch::Tensor& x) const {  // [H,D(,D)] -> [H,Dp(,Dp)]
     return x.dim() == 2 ? torch::constant_pad_nd(x, {0, dp - d}).contiguous()
                         : torch::constant_pad_nd(x, {0, dp - d, 0, dp - d}).contiguous();
-  }
-  torch::Tensor tiles_transposed(const torch::Tensor& x) const {  // kernels/attention.h layout
-    return x.view({b * h, sp / kn::kFlashKeyTile, kn::kFlashKeyTile, dp}).transpose(2, 3).contiguous();
-  }
-  torch::Tensor unpad(const torch::Tensor& x, int64_t rows) const {
-    return x.narrow(1, 0, rows).narrow(2, 0, d).reshape({b, h, rows, d});
   }
 };
 

@@ -14,6 +14,7 @@
 #include "lmlab/core/error.h"
 #include "lmlab/kernels/attention.h"
 #include "lmlab/models/exact_attention.h"
+#include "models/flash_slices.h"
 
 namespace lmlab {
 namespace {
@@ -21,31 +22,6 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 namespace kn = lmlab::kernels;
-
-int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
-
-// The kernels' view of one call: [B*H, rows, Dp] slices, zero-padded.
-struct Padded {
-  int64_t b, h, t, s, d, sp, dp;
-  double scale;
-  Padded(const torch::Tensor& q, const torch::Tensor& k)
-      : b(q.size(0)), h(q.size(1)), t(q.size(2)), s(k.size(2)), d(q.size(3)),
-        sp(round_up(s, kn::kFlashKeyTile)), dp(round_up(d, kn::kFlashHeadDimAlign)),
-        scale(1.0 / std::sqrt(static_cast<double>(d))) {}
-  // [B,H,rows,D] -> contiguous [B*H, rows_to, Dp]
-  torch::Tensor pad(const torch::Tensor& x, int64_t rows_to) const {
-    return torch::constant_pad_nd(x, {0, dp - d, 0, rows_to - x.size(2)})
-        .reshape({b * h, rows_to, dp}).contiguous();
-  }
-  // [B*H, Sp, Dp] -> [B*H, Sp/64, Dp, 64]: each key tile transposed (kernels/attention.h)
-  torch::Tensor tiles_transposed(const torch::Tensor& x) const {
-    return x.view({b * h, sp / kn::kFlashKeyTile, kn::kFlashKeyTile, dp}).transpose(2, 3).contiguous();
-  }
-  // contiguous [B*H, rows_to, Dp] -> [B,H,rows,D]
-  torch::Tensor unpad(const torch::Tensor& x, int64_t rows) const {
-    return x.narrow(1, 0, rows).narrow(2, 0, d).reshape({b, h, rows, d});
-  }
-};
 
 void check_flash_inputs(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         bool causal) {
@@ -64,7 +40,7 @@ class FlashAttentionFunction : public torch::autograd::Function<FlashAttentionFu
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& q,
                                const torch::Tensor& k, const torch::Tensor& v, bool causal) {
-    const Padded pd(q, k);
+    const FlashSlices pd(q, k);
     const auto qs = pd.pad(q * pd.scale, pd.t);
     const auto kt = pd.tiles_transposed(pd.pad(k, pd.sp));
     const auto vp = pd.pad(v, pd.sp);
@@ -98,7 +74,7 @@ class FlashAttentionFunction : public torch::autograd::Function<FlashAttentionFu
       auto g = composed_attention_backward(q, k, v, grads[0], causal);
       return {g[0], g[1], g[2], torch::Tensor()};
     }
-    const Padded pd(q, k);
+    const FlashSlices pd(q, k);
     const auto qs = pd.pad(q * pd.scale, pd.t);
     const auto kp = pd.pad(k, pd.sp), vp = pd.pad(v, pd.sp);
     const auto kt = pd.tiles_transposed(kp), vt = pd.tiles_transposed(vp);
