@@ -7,7 +7,7 @@
 
 #include "lmlab/attention/count_sketch.h"
 #include "lmlab/core/seed.h"
-#include "usage_error.h"
+#include "support/usage_error.h"
 
 using namespace lmlab;
 using namespace lmlab::attention;

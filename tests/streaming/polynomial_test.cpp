@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "lmlab/attention/polynomial.h"
-#include "usage_error.h"
+#include "support/usage_error.h"
 
 using namespace lmlab;
 using namespace lmlab::attention;

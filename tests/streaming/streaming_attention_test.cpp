@@ -8,7 +8,7 @@
 #include <limits>
 
 #include "lmlab/attention/streaming.h"
-#include "usage_error.h"
+#include "support/usage_error.h"
 
 using namespace lmlab;
 using namespace lmlab::attention;

@@ -1,4 +1,4 @@
-// Private to tests/streaming/: the message of the UsageError a call must throw.
+// Test support (not installed): the message of the UsageError a call must throw.
 #pragma once
 
 #include <gtest/gtest.h>
