@@ -221,8 +221,7 @@ void run(RunContext& ctx) {
     for (int64_t d : dims)
       for (double tau : taus) {
         const std::string key = "n=" + std::to_string(n) + ",d=" + std::to_string(d) + ",tau=" + to_string(Value(tau));
-        points.push_back(ctx.sweep_point(key, [&] { return gaussian_point(cfg, n, d, tau, derive_seed(ctx.seed(), key)); }));
-        bar.advance(1);
+        points.push_back(ctx.sweep_point(key, [&] { return gaussian_point(cfg, n, d, tau, derive_seed(ctx.seed(), key)); }, &bar));
       }
   bar.finish();
   const Row gpt = ctx.sweep_point("gpt", [&] { return gpt_maps(ctx); });

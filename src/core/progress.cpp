@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -35,7 +36,7 @@ std::string Progress::format_seconds(double s) {
 
 std::string Progress::line() const {
   const double elapsed = seconds_between(start_, std::chrono::steady_clock::now());
-  const double rate = elapsed > 0 ? done_ / elapsed : 0.0;
+  const double rate = elapsed > 0 ? (done_ - skipped_) / elapsed : 0.0;
   std::ostringstream os;
   os << label_ << " " << done_ << "/" << total_ << " (" << (100 * done_ / total_) << "%)";
   char buf[64];
@@ -63,6 +64,11 @@ void Progress::advance(int64_t n, const std::string& status) {
     if (sink_) sink_(line());
     last_line_ = now;
   }
+}
+
+void Progress::skip(int64_t n) {
+  skipped_ += std::min(n, total_ - done_);
+  advance(n);
 }
 
 void Progress::finish() {

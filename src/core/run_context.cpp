@@ -75,10 +75,11 @@ void RunContext::plot(const ImageGrid& g, const std::string& name) {
   }
 }
 
-Row RunContext::sweep_point(const std::string& key, const std::function<Row()>& compute) {
+Row RunContext::sweep_point(const std::string& key, const std::function<Row()>& compute, Progress* bar) {
   auto it = finished_points_.find(key);
   if (it != finished_points_.end()) {
     log("point " + key + ": already finished, reusing its stored results");
+    if (bar) bar->skip(1);
     return it->second;
   }
   Row row = compute();
@@ -87,6 +88,7 @@ Row RunContext::sweep_point(const std::string& key, const std::function<Row()>& 
   j["row"] = to_json(row);
   append_line(path(kPointsFile), dump_json(j));
   finished_points_[key] = row;
+  if (bar) bar->advance(1);
   return row;
 }
 

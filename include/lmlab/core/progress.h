@@ -22,6 +22,9 @@ class Progress {
 
   // Marks `n` more units done; `status` is a short note shown after the rate ("loss 0.52").
   void advance(int64_t n = 1, const std::string& status = "");
+  // Marks `n` units done that cost nothing now (a resumed run's stored points): they count towards
+  // done but not towards the rate, so the ETA reflects the work left.
+  void skip(int64_t n = 1);
   // Ends the bar and emits the final line; called by the destructor if not called before.
   void finish();
 
@@ -31,7 +34,7 @@ class Progress {
  private:
   std::string line() const;
   std::string label_;
-  int64_t total_, done_ = 0;
+  int64_t total_, done_ = 0, skipped_ = 0;
   std::string status_;
   LineSink sink_;
   double interval_s_;

@@ -51,7 +51,8 @@ class RunContext {
   void plot(const ImageGrid& grid, const std::string& name);
 
   // The row of sweep point `key`: stored if already finished, otherwise compute() and store it.
-  Row sweep_point(const std::string& key, const std::function<Row()>& compute);
+  // With a bar, the point is one unit of it: skipped when stored, advanced when computed.
+  Row sweep_point(const std::string& key, const std::function<Row()>& compute, Progress* bar = nullptr);
 
   const std::map<std::string, Value>& results() const { return results_; }
   const std::vector<Claim>& claims() const { return claims_; }
