@@ -15,7 +15,9 @@
 # name and its torch_threads counter, the peer's "name" and "threads".
 #
 # Usage: [BUILD=build] [PYTHON=/usr/bin/python3] [REPEATS=5] [MIN_TIME=2] bench/run.sh
-# (`make bench` builds the benchmarks and calls this.) BENCHES="onebit text_gpt" runs only those.
+# (`make bench` builds the benchmarks and calls this.) BENCHES="onebit text_gpt" runs only those;
+# FILTER=REGEX only the cases whose name matches it before its /threads part, on both sides (e.g.
+# FILTER='T:(8192|16384)/').
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -51,13 +53,13 @@ for name in "${names[@]}"; do
   peer="bench/peers/${name%_bench}_peer.py"
   for n in "${THREADS[@]}"; do
     echo "== $name, $n thread(s): lmlab C++"
-    OPENBLAS_NUM_THREADS=$n "$BUILD/$name" --benchmark_filter="/threads:$n(/|\$)" \
+    OPENBLAS_NUM_THREADS=$n "$BUILD/$name" --benchmark_filter="${FILTER:-}.*/threads:$n(/|\$)" \
       --benchmark_repetitions="$REPEATS" --benchmark_report_aggregates_only=true \
       --benchmark_min_time="$MIN_TIME" --benchmark_out="$out/$name.threads$n.json" --benchmark_out_format=json
     if [[ -f "$peer" ]]; then
       echo "== $peer, $n thread(s): Python PyTorch ($PYTHON)"
       OPENBLAS_NUM_THREADS=$n "$PYTHON" "$peer" --threads "$n" --repeats "$REPEATS" --min-time "$MIN_TIME" \
-        --out "$out/${name%_bench}_peer.threads$n.json" >/dev/null
+        --filter "${FILTER:-}" --out "$out/${name%_bench}_peer.threads$n.json" >/dev/null
     fi
   done
 done

@@ -8,7 +8,7 @@ backward for q, k, v) for T in 1024 and 4096. Each path is checked against doubl
 timing. Each timed run lasts about 0.25 s, as the C++ bench's fixed MinTime (--min-time is accepted
 for bench/run.sh and ignored); --repeats runs, wall clock. Names match the C++ run names without
 their thread and timing parts.
-Run: /usr/bin/python3 bench/peers/attention_peer.py [--threads 1 2] [--repeats 5]
+Run: /usr/bin/python3 bench/peers/attention_peer.py [--threads 1 2] [--repeats 5] [--filter REGEX]
 """
 import math
 import os
@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer_output import emit, entry, parse_args, timed  # noqa: E402
+from peer_output import emit, entry, parse_args, timed, wanted  # noqa: E402
 
 RUN_SECONDS = 0.25
 HEADS, HEAD_DIM = 2, 64
@@ -57,29 +57,31 @@ def check():
                 sys.exit(f"attention_peer: path {p} is off by {err}")
 
 
-def measure(threads, repeats):
+def measure(args, threads):
     torch.set_num_threads(threads)
     out = []
     for causal in (0, 1):
         for p, fn in PATHS.items():
             for t in FORWARD_T:
-                q, k, v = inputs(t, False)
-                with torch.no_grad():
-                    out.append(entry(f"attention_forward/path:{p}/T:{t}/causal:{causal}",
-                                     timed(lambda: fn(q, k, v, causal), repeats, RUN_SECONDS)))
+                name = f"attention_forward/path:{p}/T:{t}/causal:{causal}"
+                if wanted(args, name):
+                    q, k, v = inputs(t, False)
+                    with torch.no_grad():
+                        out.append(entry(name, timed(lambda: fn(q, k, v, causal), args.repeats, RUN_SECONDS)))
             for t in TRAIN_T:
-                q, k, v = inputs(t, True)
-                g = torch.randn(1, HEADS, t, HEAD_DIM)
-                out.append(entry(f"attention_train/path:{p}/T:{t}/causal:{causal}",
-                                 timed(lambda: torch.autograd.grad(fn(q, k, v, causal), (q, k, v), g),
-                                       repeats, RUN_SECONDS)))
+                name = f"attention_train/path:{p}/T:{t}/causal:{causal}"
+                if wanted(args, name):
+                    q, k, v = inputs(t, True)
+                    g = torch.randn(1, HEADS, t, HEAD_DIM)
+                    out.append(entry(name, timed(lambda: torch.autograd.grad(fn(q, k, v, causal), (q, k, v), g),
+                                                 args.repeats, RUN_SECONDS)))
     return out
 
 
 def main():
     args = parse_args(__doc__, "ignored (fixed 0.25 s per run)", RUN_SECONDS)
     check()
-    emit("attention_peer.py", args, [b for t in args.threads for b in measure(t, args.repeats)],
+    emit("attention_peer.py", args, [b for t in args.threads for b in measure(args, t)],
          run_seconds=RUN_SECONDS)
 
 
