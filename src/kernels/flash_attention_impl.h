@@ -146,7 +146,7 @@ void forward(const FlashForwardArgs& a, int64_t row_begin, int64_t row_end) {
         mask_row(sr, visible_keys(a, i0 + r, j0));
         // Key 0 is visible to every row, so m[r] is finite from the first tile on.
         const float m_new = std::max(m[r], max_of<V>(sr, kKeyTile));
-        const float alpha = std::exp(m[r] - m_new);
+        const float alpha = m_new == m[r] ? 1.f : std::exp(m[r] - m_new);  // skips most exps
         l[r] = l[r] * alpha + exp_shift<V>(sr, kKeyTile, m_new);
         if (alpha != 1.f) scale<V>(o + r * a.dp, a.dp, alpha);
         m[r] = m_new;
