@@ -19,7 +19,8 @@ def ntk_feature_map(x):
 
 def ntk_prefix_state(prefix_keys, prefix_values):
     """(Z [H,D,D], kappa [H,D]) = (sum_l phi(pk_l) pv_l^T, sum_l phi(pk_l)) of an explicit prefix
-    pk, pv [H,m,D]: NTK-Attention with this state equals softmax attention over [prefix; input]."""
+    pk, pv [H,m,D]: with them, NTK-Attention weighs prefix value l by phi(q).phi(pk_l) and input value j
+    by e^{s_ij}, whatever the prefix length m."""
     return _lmlab.attention_ntk_prefix_state(prefix_keys, prefix_values)
 
 
