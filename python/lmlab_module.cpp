@@ -217,21 +217,19 @@ void bind_streaming(py::module_& m) {
 
 void bind_ntk(py::module_& m) {
   using namespace lmlab::attention;
-  const auto mask = [](const c10::optional<torch::Tensor>& t) { return t.value_or(torch::Tensor()); };
-  m.def(
-      "attention_ntk",
-      [mask](const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& z,
-             const torch::Tensor& kappa, bool causal, const c10::optional<torch::Tensor>& mask_arg) {
-        return ntk_attention(q, k, v, z, kappa, causal, mask(mask_arg));
-      },
-      py::arg("q"), py::arg("k"), py::arg("v"), py::arg("z"), py::arg("kappa"), py::arg("causal"), py::arg("mask"));
-  m.def(
-      "attention_ntk_composed",
-      [mask](const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& z,
-             const torch::Tensor& kappa, bool causal, const c10::optional<torch::Tensor>& mask_arg) {
-        return composed_ntk_attention(q, k, v, z, kappa, causal, mask(mask_arg));
-      },
-      py::arg("q"), py::arg("k"), py::arg("v"), py::arg("z"), py::arg("kappa"), py::arg("causal"), py::arg("mask"));
+  using Op = torch::Tensor (*)(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
+                                const torch::Tensor&, const torch::Tensor&, bool, const torch::Tensor&);
+  // The dispatching and the composed op take an optional mask (None from Python).
+  for (const auto& [name, op] : {std::pair<const char*, Op>{"attention_ntk", &ntk_attention},
+                                 std::pair<const char*, Op>{"attention_ntk_composed", &composed_ntk_attention}})
+    m.def(
+        name,
+        [op = op](const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& z,
+                  const torch::Tensor& kappa, bool causal, const c10::optional<torch::Tensor>& mask) {
+          return op(q, k, v, z, kappa, causal, mask.value_or(torch::Tensor()));
+        },
+        py::arg("q"), py::arg("k"), py::arg("v"), py::arg("z"), py::arg("kappa"), py::arg("causal"),
+        py::arg("mask"));
   m.def("attention_ntk_fused", &fused_ntk_attention, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("z"),
         py::arg("kappa"), py::arg("causal"));
   m.def("attention_ntk_feature_map", &ntk_feature_map, py::arg("x"));
