@@ -74,6 +74,14 @@ def test_mass_selection_keeps_k_eps_entries_and_obeys_the_tail_bound(eps, causal
     assert ((dense - r.out).norm(dim=-1) <= bound + 1e-12).all()
 
 
+def test_an_explicit_scale_and_row_blocks_give_the_same_attention():
+    q, k, v = qkv(12, 30, 8, seed=5)
+    r = sparse_attention(q, k, v, top_k=6, scale=0.7, block_rows=5, causal=True)
+    want = reference_top_k(q * 0.7 * math.sqrt(8), k, v, 6, True)[0]   # scores 0.7 <q, k>
+    assert (r.out - want).abs().max().item() < 1e-12
+    assert (r.out - sparse_attention(q, k, v, top_k=6, scale=0.7, causal=True).out).abs().max().item() < 1e-12
+
+
 def test_gathered_attention_reproduces_sparse_attention_in_float32():
     q, k, v = qkv(16, 64, 32, dtype=torch.float32, seed=2)
     r = sparse_attention(q, k, v, top_k=9, causal=True)
