@@ -14,6 +14,7 @@ sides are the other peers' formulations where one exists:
                      (ntk_attention_peer.ntk_attention)
   prefix_train       PrefixAttention, m = 256, same shapes (ntk_attention_peer.prefix_attention)
   lora_train         LoraLinear 1024 -> 1024, rank 8, frozen W and b, x [2048, 1024], forward + backward
+                     (PyTorch: PEFT's order, W x + b + (B (A x)) * alpha / r)
 Run (after building the module): PYTHONPATH=build/python /usr/bin/python3 bench/peers/python_ops_peer.py
   [--threads 1 2] [--repeats 5] [--min-time 0.25]
 """
@@ -103,9 +104,10 @@ def lora_case(name):
         layer.lora_B.normal_()
     x = torch.randn(2048, 1024)
     g = torch.randn(2048, 1024)
-    wrt = (layer.lora_A, layer.lora_B)
-    theirs = lambda: F.linear(x, layer.weight, layer.bias) + layer.scaling * (x @ layer.lora_A.T) @ layer.lora_B.T  # noqa: E731,E501
-    return training(lambda: layer(x), wrt, g), training(theirs, wrt, g)
+    # PEFT's LoRA Linear: result + lora_B(lora_A(x)) * scaling
+    a, b = layer.lora_A, layer.lora_B
+    theirs = lambda: F.linear(x, layer.weight, layer.bias) + (x @ a.T) @ b.T * layer.scaling  # noqa: E731
+    return training(lambda: layer(x), (a, b), g), training(theirs, (a, b), g)
 
 
 CASES = [("sparse_topk", sparse_case), ("sparse_topk_train", sparse_case), ("k_eps", k_eps_case),
