@@ -8,7 +8,9 @@ class CppModule(torch.nn.Module):
     The C++ module's parameter tensors themselves (not copies) are registered as torch.nn.Parameters
     under their C++ names ("mlp.0.weight" as submodules "mlp", "0"), so the C++ forward uses exactly
     what torch.optim updates, gradients accumulate where optimizers read them, and state_dict(),
-    load_state_dict(), .double(), requires_grad_() work as for any module.
+    load_state_dict(), .double(), requires_grad_() work as for any module. (Not with
+    torch.__future__.set_overwrite_module_params_on_conversion(True): conversions would then put new
+    tensors in the Python module that the C++ layer never sees.)
     """
 
     def __init__(self, cpp):
