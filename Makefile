@@ -8,7 +8,7 @@ PYTHON    ?= /usr/bin/python3
 LMLAB     := $(BUILD)/lmlab
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test smoke demo bench clean
+.PHONY: all deps configure build python test smoke demo bench clean
 
 all: build
 
@@ -22,6 +22,11 @@ configure: deps $(BUILD)/build.ninja
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The Python module alone: build/python/lmlab (use with PYTHONPATH=build/python /usr/bin/python3).
+python: configure
+	cmake --build $(BUILD) -j $(JOBS) --target lmlab_python lmlab_python_package
+	@echo "import lmlab with: PYTHONPATH=$(BUILD)/python $(PYTHON)"
 
 # Unit and integration tests (CTest), then a CLI smoke run.
 test: build
