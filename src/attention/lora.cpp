@@ -26,7 +26,7 @@ LoraLinearImpl::LoraLinearImpl(int64_t in, int64_t out, bool bias, const LoraOpt
 
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
   auto y = torch::nn::functional::linear(x, weight_, bias_);
-  return y + scaling_ * torch::matmul(torch::matmul(x, a_.t()), b_.t());
+  return y + torch::matmul(scaling_ * torch::matmul(x, a_.t()), b_.t());  // scaled at rank r, the small side
 }
 
 LinearFactory lora_linear_factory(const LoraOptions& options) {
