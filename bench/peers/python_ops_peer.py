@@ -4,6 +4,9 @@ Each case runs the same work both ways, checks that the results agree, then time
 --repeats runs of about --min-time seconds, wall clock) and prints a table of time ratios on stderr
 (pytorch / lmlab: above 1, lmlab is faster) and the JSON of peer_output.py on stdout. The PyTorch
 sides are the other peers' formulations where one exists:
+  flash_forward      exact attention [1, 4, 4096, 64], not causal, forward (attention_peer.sdpa: PyTorch
+                     1.13's fastest CPU path)
+  flash_train        the same at T = 2048, causal, forward + backward to q, k, v
   sparse_topk        top-k attention, T = S = 4096, D = 64, k = 64, forward (sparse_peer.top_k)
   sparse_topk_train  the same at T = S = 2048, forward + backward to q, k, v
   k_eps              k_eps of scores [64, 4096] (softmax, sort, cumulative sum in float64)
@@ -28,6 +31,7 @@ import lmlab
 from lmlab import attention
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from attention_peer import sdpa as torch_sdpa  # noqa: E402
 from ntk_attention_peer import ntk_attention as torch_ntk, prefix_attention as torch_prefix  # noqa: E402
 from peer_output import emit, entry, parse_args, timed  # noqa: E402
 from sparse_peer import top_k as torch_top_k  # noqa: E402
@@ -45,6 +49,18 @@ def training(forward, wrt, g):
         out = forward()
         return (out,) + torch.autograd.grad([out], wrt, [g])
     return step
+
+
+def flash_case(name):
+    t, causal = (4096, False) if name == "flash_forward" else (2048, True)
+    torch.manual_seed(t)
+    q, k, v = (torch.randn(1, 4, t, 64, requires_grad=name == "flash_train") for _ in range(3))
+    ours = lambda: attention.flash_attention(q, k, v, causal)  # noqa: E731
+    theirs = lambda: torch_sdpa(q, k, v, causal)  # noqa: E731
+    if name == "flash_forward":
+        return ours, theirs
+    g = torch.randn(1, 4, t, 64)
+    return training(ours, (q, k, v), g), training(theirs, (q, k, v), g)
 
 
 def sparse_case(name):
@@ -110,7 +126,7 @@ def lora_case(name):
     return training(lambda: layer(x), (a, b), g), training(theirs, (a, b), g)
 
 
-CASES = [("sparse_topk", sparse_case), ("sparse_topk_train", sparse_case), ("k_eps", k_eps_case),
+CASES = [("flash_forward", flash_case), ("flash_train", flash_case), ("sparse_topk", sparse_case), ("sparse_topk_train", sparse_case), ("k_eps", k_eps_case),
          ("streaming_push", streaming_case), ("streaming_query", streaming_case),
          ("streaming_causal", streaming_case), ("ntk_train", attention_train_case),
          ("prefix_train", attention_train_case), ("lora_train", lora_case)]
