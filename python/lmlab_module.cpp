@@ -22,6 +22,10 @@
 
 namespace py = pybind11;
 
+// Compute calls run without the GIL, so other Python threads go on meanwhile (arguments are
+// converted before and results after, with the GIL held).
+using NoGil = py::call_guard<py::gil_scoped_release>;
+
 namespace {
 
 // BitLinearOptions from the Python layer's settings (names as in lmlab/onebit.py).
@@ -58,7 +62,7 @@ void bind_onebit(py::module_& m) {
       py::arg("act_bits"), py::arg("input_norm"));
 
   py::class_<PackedLinearImpl, std::shared_ptr<PackedLinearImpl>>(m, "OneBitPackedLinear")
-      .def("forward", &PackedLinearImpl::forward, py::arg("x"))
+      .def("forward", &PackedLinearImpl::forward, NoGil(), py::arg("x"))
       .def("pattern", &PackedLinearImpl::pattern)
       .def_property_readonly("weight_scale", &PackedLinearImpl::weight_scale)
       .def_property_readonly("packed_weight_bytes", &PackedLinearImpl::packed_weight_bytes);
@@ -81,10 +85,10 @@ void bind_onebit(py::module_& m) {
 }
 
 void bind_attention(py::module_& m) {
-  m.def("attention_flash", &lmlab::flash_attention, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("causal"));
-  m.def("attention_composed", &lmlab::composed_attention, py::arg("q"), py::arg("k"), py::arg("v"),
+  m.def("attention_flash", &lmlab::flash_attention, NoGil(), py::arg("q"), py::arg("k"), py::arg("v"), py::arg("causal"));
+  m.def("attention_composed", &lmlab::composed_attention, NoGil(), py::arg("q"), py::arg("k"), py::arg("v"),
         py::arg("causal"));
-  m.def("attention_exact", &lmlab::exact_attention, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("causal"));
+  m.def("attention_exact", &lmlab::exact_attention, NoGil(), py::arg("q"), py::arg("k"), py::arg("v"), py::arg("causal"));
 }
 
 // ---- sparse attention and k_eps (P3, lmlab/attention/sparse.h) ----------------------------------
@@ -97,20 +101,24 @@ void bind_sparse(py::module_& m) {
          int64_t top_k, double eps, bool causal, double scale, bool tail_mass, int64_t block_rows) {
         LMLAB_CHECK(selection == "top_k" || selection == "mass", lmlab::UsageError,
                     "sparse attention selection must be \"top_k\" or \"mass\", got \"", selection, "\"");
-        const auto r = sparse_attention(q, k, v,
-                                        SparseAttentionOptions()
-                                            .selection(selection == "top_k" ? Selection::TopK : Selection::Mass)
-                                            .k(top_k)
-                                            .eps(eps)
-                                            .causal(causal)
-                                            .scale(scale)
-                                            .tail_mass(tail_mass)
-                                            .block_rows(block_rows));
+        const auto options = SparseAttentionOptions()
+                                 .selection(selection == "top_k" ? Selection::TopK : Selection::Mass)
+                                 .k(top_k)
+                                 .eps(eps)
+                                 .causal(causal)
+                                 .scale(scale)
+                                 .tail_mass(tail_mass)
+                                 .block_rows(block_rows);
+        SparseAttentionResult r;
+        {
+          py::gil_scoped_release nogil;
+          r = sparse_attention(q, k, v, options);
+        }
         return py::make_tuple(r.out, r.indices, r.kept, r.tail_mass.defined() ? py::cast(r.tail_mass) : py::none());
       },
       py::arg("q"), py::arg("k"), py::arg("v"), py::arg("selection"), py::arg("top_k"), py::arg("eps"),
       py::arg("causal"), py::arg("scale"), py::arg("tail_mass"), py::arg("block_rows"));
-  m.def("attention_gathered", &gathered_attention, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("indices"),
+  m.def("attention_gathered", &gathered_attention, NoGil(), py::arg("q"), py::arg("k"), py::arg("v"), py::arg("indices"),
         py::arg("scale"));
   m.def("attention_k_eps_from_scores", &k_eps_from_scores, py::arg("scores"), py::arg("eps"));
   m.def("attention_k_eps_from_probabilities", &k_eps_from_probabilities, py::arg("probabilities"), py::arg("eps"));
@@ -197,9 +205,9 @@ void bind_streaming(py::module_& m) {
            }),
            py::arg("dim"), py::arg("entry_bound"), py::arg("scale"), py::arg("degree"), py::arg("max_rel_error"),
            py::arg("max_degree"), py::arg("max_state_bytes"), py::arg("chunk"), py::arg("output_sketch"))
-      .def("push", &StreamingAttention::push, py::arg("k"), py::arg("v"))
-      .def("query", &StreamingAttention::query, py::arg("q"))
-      .def("causal", &StreamingAttention::causal, py::arg("q"), py::arg("k"), py::arg("v"))
+      .def("push", &StreamingAttention::push, NoGil(), py::arg("k"), py::arg("v"))
+      .def("query", &StreamingAttention::query, NoGil(), py::arg("q"))
+      .def("causal", &StreamingAttention::causal, NoGil(), py::arg("q"), py::arg("k"), py::arg("v"))
       .def("decode", &StreamingAttention::decode, py::arg("k"))
       .def_property_readonly("tokens", &StreamingAttention::tokens)
       .def_property_readonly("queries", &StreamingAttention::queries)
@@ -228,9 +236,9 @@ void bind_ntk(py::module_& m) {
                   const torch::Tensor& kappa, bool causal, const c10::optional<torch::Tensor>& mask) {
           return op(q, k, v, z, kappa, causal, mask.value_or(torch::Tensor()));
         },
-        py::arg("q"), py::arg("k"), py::arg("v"), py::arg("z"), py::arg("kappa"), py::arg("causal"),
+        NoGil(), py::arg("q"), py::arg("k"), py::arg("v"), py::arg("z"), py::arg("kappa"), py::arg("causal"),
         py::arg("mask"));
-  m.def("attention_ntk_fused", &fused_ntk_attention, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("z"),
+  m.def("attention_ntk_fused", &fused_ntk_attention, NoGil(), py::arg("q"), py::arg("k"), py::arg("v"), py::arg("z"),
         py::arg("kappa"), py::arg("causal"));
   m.def("attention_ntk_feature_map", &ntk_feature_map, py::arg("x"));
   m.def("attention_ntk_prefix_state", &ntk_prefix_state, py::arg("prefix_keys"), py::arg("prefix_values"));
@@ -253,7 +261,7 @@ void bind_modules(py::module_& m) {
                  heads, head_dim, NtkAttentionOptions().kappa_init(kappa_init).z_init_std(z_init_std));
            }),
            py::arg("heads"), py::arg("head_dim"), py::arg("kappa_init"), py::arg("z_init_std"))
-      .def("forward", &NtkAttention::forward, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("causal"))
+      .def("forward", &NtkAttention::forward, NoGil(), py::arg("q"), py::arg("k"), py::arg("v"), py::arg("causal"))
       .def("kappa", &NtkAttention::kappa);
   py::class_<PrefixAttention, Module, std::shared_ptr<PrefixAttention>>(m, "AttentionPrefixModule")
       .def(py::init([](int64_t heads, int64_t head_dim, int64_t length, bool reparameterize, int64_t hidden,
@@ -264,14 +272,14 @@ void bind_modules(py::module_& m) {
            }),
            py::arg("heads"), py::arg("head_dim"), py::arg("length"), py::arg("reparameterize"), py::arg("hidden"),
            py::arg("init_std"))
-      .def("forward", &PrefixAttention::forward, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("causal"))
+      .def("forward", &PrefixAttention::forward, NoGil(), py::arg("q"), py::arg("k"), py::arg("v"), py::arg("causal"))
       .def("prefix", &PrefixAttention::prefix);
   py::class_<LoraLinearImpl, Module, std::shared_ptr<LoraLinearImpl>>(m, "AttentionLoraModule")
       .def(py::init([](int64_t in, int64_t out, bool bias, int64_t rank, double alpha) {
              return std::make_shared<LoraLinearImpl>(in, out, bias, LoraOptions(rank).alpha(alpha));
            }),
            py::arg("in_features"), py::arg("out_features"), py::arg("bias"), py::arg("rank"), py::arg("alpha"))
-      .def("forward", &LoraLinearImpl::forward, py::arg("x"))
+      .def("forward", &LoraLinearImpl::forward, NoGil(), py::arg("x"))
       .def_property_readonly("scaling", &LoraLinearImpl::scaling);
 }
 

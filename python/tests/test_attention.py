@@ -77,3 +77,15 @@ def test_bad_input_raises_value_errors_that_name_the_problem():
     with pytest.raises(ValueError, match="at least as many keys"):
         flash_attention(q, k[:, :, :2], v[:, :, :2], True)
     assert "attention" in lmlab.__all__
+
+
+def test_concurrent_python_threads_get_the_sequential_results():
+    # The kernels run without the GIL: calls from several Python threads overlap and must not
+    # disturb one another (each thread's output equals the same call made alone).
+    from concurrent.futures import ThreadPoolExecutor
+    inputs = [[x.detach() for x in qkv(300, 300, 64, seed=s)] for s in range(4)]
+    alone = [flash_attention(q, k, v, True) for q, k, v in inputs]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda a: flash_attention(*a, True), inputs * 3))
+    for i, out in enumerate(together):
+        assert torch.equal(out, alone[i % 4])
