@@ -117,12 +117,35 @@ TEST(Adapters, CopyTheBackboneIntoAnAdaptedModel) {
             static_cast<int64_t>(backbone->named_parameters().size() + backbone->named_buffers().size()));
   for (const auto& p : backbone->named_parameters())
     EXPECT_TRUE(torch::equal(p.value(), adapted->named_parameters()[p.key()])) << p.key();
-  // Z = 0 and a small kappa: the adapted model starts close to the backbone.
+  // Z = 0 and kappa_init = 1e-8: the adapted model starts at the backbone up to float rounding.
   const auto images = torch::rand({3, 1, 28, 28});
-  EXPECT_LT((backbone(images) - adapted(images)).abs().max().item<double>(), 0.1);
+  EXPECT_LT((backbone(images) - adapted(images)).abs().max().item<double>(), 1e-5);
   const int64_t head_tensors = 2;
   EXPECT_EQ(copy_matching_parameters(*backbone, *adapted, {"head."}),
             static_cast<int64_t>(backbone->named_parameters().size() + backbone->named_buffers().size()) - head_tensors);
   ViT wider(ViTOptions().layers(2).heads(2).width(16));
   EXPECT_THROW(copy_matching_parameters(*backbone, *wider), DataError);
+}
+
+// A causal GPT adapted with NTK-Attention starts at its backbone with the default kappa_init
+// (1e-8): the logits differ by float32 rounding of two attention kernels (~(S + D) 2^-24 relative
+// per attention output through two layers: 1e-5 leaves a margin). With kappa_init = 1e-2 the
+// initial prefix mass (~0.01 D) shrinks the first positions' attention by percents, visible in
+// the logits.
+TEST(Adapters, NtkAttentionStartsAtTheBackboneWithTheDefaultKappaInit) {
+  torch::manual_seed(8);
+  const auto options = GPTOptions().vocab(11).context(8).layers(2).heads(2).width(32);
+  GPT backbone(options);
+  const auto idx = torch::randint(0, 11, {4, 8}, torch::kLong);
+  const auto want = backbone(idx);
+  for (double kappa_init : {1e-8, 1e-2}) {
+    GPT adapted(GPTOptions(options).attention(ntk_attention_factory(NtkAttentionOptions().kappa_init(kappa_init))));
+    copy_matching_parameters(*backbone, *adapted);
+    const double diff = (adapted(idx) - want).abs().max().item<double>();
+    if (kappa_init == 1e-8) {
+      EXPECT_LT(diff, 1e-5);
+    } else {
+      EXPECT_GT(diff, 1e-3);
+    }
+  }
 }
