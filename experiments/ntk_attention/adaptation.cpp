@@ -10,21 +10,21 @@ namespace lmlab {
 AdaptMethod parse_adapt_method(const std::string& text) {
   const size_t colon = text.find(':');
   AdaptMethod m{text, text.substr(0, colon), 0};
-  bool ok = (m.kind == "full" || m.kind == "ntk") && colon == std::string::npos;
+  bool ok = (m.kind == "full" || m.kind == "head" || m.kind == "ntk") && colon == std::string::npos;
   if ((m.kind == "lora" || m.kind == "prefix") && colon != std::string::npos) {
     const std::string size = text.substr(colon + 1);
     ok = !size.empty() && size.find_first_not_of("0123456789") == std::string::npos && size.size() < 10;
     if (ok) m.size = std::stoll(size);
     ok = ok && m.size >= 1;
   }
-  LMLAB_CHECK(ok, UsageError, "unknown adaptation method '", text, "'; use full, ntk, lora:R or prefix:M (R, M >= 1)");
+  LMLAB_CHECK(ok, UsageError, "unknown adaptation method '", text, "'; use full, head, ntk, lora:R or prefix:M (R, M >= 1)");
   return m;
 }
 
 int64_t start_adaptation(torch::nn::Module& model, const torch::nn::Module& backbone, const AdaptMethod& m,
                          const std::vector<std::string>& fresh) {
   attention::copy_matching_parameters(backbone, model, fresh);
-  if (!m.parameter_efficient()) return set_trainable(model, [](const std::string&) { return true; });
+  if (!m.frozen_backbone()) return set_trainable(model, [](const std::string&) { return true; });
   return attention::train_adapters_only(model, fresh);
 }
 
