@@ -230,16 +230,16 @@ NtkAttention::NtkAttention(int64_t heads, int64_t head_dim, const NtkAttentionOp
   LMLAB_CHECK(heads >= 1 && head_dim >= 1, UsageError, "NtkAttention needs heads >= 1 and head_dim >= 1; got ",
               heads, " and ", head_dim);
   LMLAB_CHECK(options.kappa_init() > 0 && std::isfinite(options.kappa_init()), UsageError,
-              "NtkAttentionOptions::kappa_init must be finite and > 0 (kappa = |k| has no gradient at k = 0, "
-              "so k would never train); got ",
+              "NtkAttentionOptions::kappa_init must be finite and > 0 (softplus(k) is positive); got ",
               options.kappa_init());
   LMLAB_CHECK(options.z_init_std() >= 0, UsageError, "NtkAttentionOptions::z_init_std must be >= 0; got ",
               options.z_init_std());
   z_ = register_parameter("Z", torch::randn({heads, head_dim, head_dim}) * options.z_init_std());
-  k_ = register_parameter("k", torch::full({heads, head_dim}, options.kappa_init()));
+  // softplus(k) = kappa_init  <=>  k = log(e^kappa_init - 1)
+  k_ = register_parameter("k", torch::full({heads, head_dim}, std::log(std::expm1(options.kappa_init()))));
 }
 
-torch::Tensor NtkAttention::kappa() const { return k_.abs(); }
+torch::Tensor NtkAttention::kappa() const { return torch::softplus(k_); }
 
 torch::Tensor NtkAttention::forward(const torch::Tensor& q, const torch::Tensor& k,
                                     const torch::Tensor& v, bool causal) {

@@ -117,7 +117,8 @@ TEST(Adapters, CopyTheBackboneIntoAnAdaptedModel) {
             static_cast<int64_t>(backbone->named_parameters().size() + backbone->named_buffers().size()));
   for (const auto& p : backbone->named_parameters())
     EXPECT_TRUE(torch::equal(p.value(), adapted->named_parameters()[p.key()])) << p.key();
-  // Z = 0 and kappa_init = 1e-8: the adapted model starts at the backbone up to float rounding.
+  // Z = 0 and kappa_init = 1e-4: without a causal mask every row's E sums 17 terms, so the start
+  // differs from the backbone by about 1e-4 D / 17 relative per row (measured 2e-7 on the logits).
   const auto images = torch::rand({3, 1, 28, 28});
   EXPECT_LT((backbone(images) - adapted(images)).abs().max().item<double>(), 1e-5);
   const int64_t head_tensors = 2;
@@ -127,25 +128,24 @@ TEST(Adapters, CopyTheBackboneIntoAnAdaptedModel) {
   EXPECT_THROW(copy_matching_parameters(*backbone, *wider), DataError);
 }
 
-// A causal GPT adapted with NTK-Attention starts at its backbone with the default kappa_init
-// (1e-8): the logits differ by float32 rounding of two attention kernels (~(S + D) 2^-24 relative
-// per attention output through two layers: 1e-5 leaves a margin). With kappa_init = 1e-2 the
-// initial prefix mass (~0.01 D) shrinks the first positions' attention by percents, visible in
-// the logits.
-TEST(Adapters, NtkAttentionStartsAtTheBackboneWithTheDefaultKappaInit) {
+// A causal GPT adapted with NTK-Attention starts at its backbone up to the initial prefix mass:
+// to first order each attention row shrinks by phi(q)^T kappa / E, linear in kappa_init, so the
+// logits move by an amount proportional to kappa_init (ratio 10 within 10% between 1e-4 and 1e-3,
+// where the second-order term mass / E is ~1%), small at the default 1e-4 and ~100 times larger
+// at the earlier default 1e-2.
+TEST(Adapters, NtkAttentionStartsAtTheBackboneUpToTheInitialPrefixMass) {
   torch::manual_seed(8);
   const auto options = GPTOptions().vocab(11).context(8).layers(2).heads(2).width(32);
   GPT backbone(options);
   const auto idx = torch::randint(0, 11, {4, 8}, torch::kLong);
   const auto want = backbone(idx);
-  for (double kappa_init : {1e-8, 1e-2}) {
+  std::vector<double> diff;
+  for (double kappa_init : {NtkAttentionOptions().kappa_init(), 1e-3, 1e-2}) {
     GPT adapted(GPTOptions(options).attention(ntk_attention_factory(NtkAttentionOptions().kappa_init(kappa_init))));
     copy_matching_parameters(*backbone, *adapted);
-    const double diff = (adapted(idx) - want).abs().max().item<double>();
-    if (kappa_init == 1e-8) {
-      EXPECT_LT(diff, 1e-5);
-    } else {
-      EXPECT_GT(diff, 1e-3);
-    }
+    diff.push_back((adapted(idx) - want).abs().max().item<double>());
   }
+  EXPECT_LT(diff[0], 1e-3);  // measured 1.4e-4
+  EXPECT_NEAR(diff[1] / diff[0], 10, 1);
+  EXPECT_GT(diff[2], 30 * diff[0]);  // measured 1.2e-2
 }

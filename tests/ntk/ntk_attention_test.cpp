@@ -112,7 +112,7 @@ TEST(NtkAttention, ComposedGradientsMatchFiniteDifferences) {
   }
 }
 
-TEST(NtkAttention, CoreGradientsThroughAbsMatchFiniteDifferences) {
+TEST(NtkAttention, CoreGradientsThroughSoftplusMatchFiniteDifferences) {
   torch::manual_seed(5);
   NtkAttention core(2, 4, NtkAttentionOptions().kappa_init(0.3).z_init_std(0.5));
   core.to(torch::kDouble);
@@ -121,7 +121,7 @@ TEST(NtkAttention, CoreGradientsThroughAbsMatchFiniteDifferences) {
   EXPECT_TRUE(test_support::gradients_match_finite_differences(
       [&] { return core.forward(in.q, in.k, in.v, true).pow(2).sum(); },
       {core.named_parameters()["Z"], core.named_parameters()["k"]}, {"Z", "k"}));
-  // k starts at kappa_init (kappa = |k|), and moves (its gradient is not zero at the start).
+  // k starts where softplus(k) = kappa_init, and moves (its gradient is not zero at the start).
   EXPECT_NEAR(core.kappa().mean().item<double>(), 0.3, 1e-6);  // k was rounded to float
 }
 
@@ -129,7 +129,7 @@ TEST(NtkAttention, CoreGradientsThroughAbsMatchFiniteDifferences) {
 // E / (E + kappa_init sum_d phi(q)_d), E = sum_j e^{s_ij}: the whole deviation from the backbone,
 // written out independently, in double (composed) and float (fused).
 TEST(NtkAttention, CoreStartsAsSoftmaxAttentionScaledByTheInitialPrefixMass) {
-  for (double kappa_init : {1e-8, 1e-2, 0.3})
+  for (double kappa_init : {1e-4, 1e-2, 0.3})
     for (auto dtype : {torch::kDouble, torch::kFloat}) {
       torch::manual_seed(7);
       NtkAttention core(3, 16, NtkAttentionOptions().kappa_init(kappa_init));
@@ -140,16 +140,16 @@ TEST(NtkAttention, CoreStartsAsSoftmaxAttentionScaledByTheInitialPrefixMass) {
       scores = scores.masked_fill(torch::ones({9, 9}, torch::kBool).triu(1), -INFINITY);
       const auto e = torch::exp(scores).sum(-1, true);
       const double kappa = core.kappa().max().item<double>();  // kappa_init rounded to float
-      EXPECT_NEAR(kappa, kappa_init, 1e-7 * kappa_init);
+      EXPECT_NEAR(kappa, kappa_init, 1e-6 * kappa_init);
       EXPECT_EQ(core.kappa().min().item<double>(), kappa);
       const auto mass = kappa * (torch::elu(q / 2.0) + 1).sum(-1, true);  // D^(1/4) = 2
       const auto want = composed_attention(q, k, v, true) * e / (e + mass);
       const double tol = dtype == torch::kDouble ? 1e-12 : 1e-5;
       EXPECT_LT(max_abs_diff(core.forward(in.q, in.k, in.v, true), want), tol) << kappa_init;
-      // The relative shrink is largest at the first causal row (E = one term): ~50% at 0.3, < 1e-6 at 1e-8.
+      // The relative shrink is largest at the first causal row (E = one term).
       const double shrink = (mass / (e + mass)).max().item<double>();
-      if (kappa_init == 1e-8) {
-        EXPECT_LT(shrink, 1e-6);
+      if (kappa_init == 1e-4) {
+        EXPECT_LT(shrink, 1e-2);
       }
       if (kappa_init == 0.3) {
         EXPECT_GT(shrink, 0.1);
