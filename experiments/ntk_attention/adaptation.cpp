@@ -1,6 +1,8 @@
 // The adaptation methods of the ntk_attention.finetune_* experiments (adaptation.h).
 #include "adaptation.h"
 
+#include <cmath>
+
 #include "lmlab/attention/adapters.h"
 #include "lmlab/core/error.h"
 #include "lmlab/models/parameters.h"
@@ -26,6 +28,18 @@ int64_t start_adaptation(torch::nn::Module& model, const torch::nn::Module& back
   attention::copy_matching_parameters(backbone, model, fresh);
   if (!m.frozen_backbone()) return set_trainable(model, [](const std::string&) { return true; });
   return attention::train_adapters_only(model, fresh);
+}
+
+double mean_ntk_kappa(torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  double sum = 0;
+  int64_t n = 0;
+  for (const auto& module : model.modules())
+    if (const auto* core = dynamic_cast<const attention::NtkAttention*>(module.get())) {
+      const auto kappa = core->kappa();
+      sum += kappa.sum().item<double>(), n += kappa.numel();
+    }
+  return n ? sum / static_cast<double>(n) : NAN;
 }
 
 }  // namespace lmlab

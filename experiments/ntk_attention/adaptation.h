@@ -53,4 +53,8 @@ Options with_adapter(Options options, const AdaptMethod& m, double lora_alpha) {
 int64_t start_adaptation(torch::nn::Module& model, const torch::nn::Module& backbone, const AdaptMethod& m,
                          const std::vector<std::string>& fresh);
 
+// Mean of kappa over every NtkAttention core of `model` (how much prefix mass the adaptation
+// learned; kappa_init at the start); NaN when it has none.
+double mean_ntk_kappa(torch::nn::Module& model);
+
 }  // namespace lmlab

@@ -9,7 +9,8 @@
 // then measure bits per byte on their validation split (never used to choose anything).
 // Recorded: validation bpb (median over seeds), trainable parameters, and as the baseline the
 // frozen backbone's bpb on the new topics (backbone.val_bpb: the GPT keeps its vocabulary and its
-// tied output head, so there is no new head to train); wall time per step in metrics.jsonl.
+// tied output head, so there is no new head to train); wall time per step and, for "ntk", the
+// mean learned kappa in metrics.jsonl.
 //
 // Claim, threshold fixed before any run: as in finetune_vit, NTK-Attention within a stated margin
 // of the best parameter-efficient baseline; here its bpb may exceed the best of LoRA and
@@ -111,7 +112,9 @@ void run(RunContext& ctx) {
         const double lr = cfg.get_float(m.frozen_backbone() ? "adapt.adapter_lr" : "adapt.lr");
         const double seconds = train(model, post_train, train_options(cfg, "adapt", lr), derive_seed(ctx.seed(), key));
         const double val = evaluate_bpb(model, post_val, eval_batches);
-        ctx.metric({{"method", m.name}, {"seed", seed}, {"val_bpb", val}, {"trainable", n}, {"seconds_per_step", seconds}});
+        Row metric{{"method", m.name}, {"seed", seed}, {"val_bpb", val}, {"trainable", n}, {"seconds_per_step", seconds}};
+        if (m.kind == "ntk") metric.emplace_back("kappa_mean", mean_ntk_kappa(*model));
+        ctx.metric(metric);
         ctx.log(key + ": " + std::to_string(val) + " bpb, " + std::to_string(n) + " trainable, " +
                 std::to_string(seconds * 1e3) + " ms/step");
         return Row{{"method", m.name}, {"seed", seed}, {"val_bpb", val}, {"trainable", n}};
