@@ -146,13 +146,13 @@ TEST(NtkAttention, CoreStartsAsSoftmaxAttentionScaledByTheInitialPrefixMass) {
       const auto want = composed_attention(q, k, v, true) * e / (e + mass);
       const double tol = dtype == torch::kDouble ? 1e-12 : 1e-5;
       EXPECT_LT(max_abs_diff(core.forward(in.q, in.k, in.v, true), want), tol) << kappa_init;
-      // The relative shrink is largest at the first causal row (E = one term).
+      // The relative shrink is largest at the first causal row (E = one term; here E < 1 in some rows).
       const double shrink = (mass / (e + mass)).max().item<double>();
       if (kappa_init == 1e-4) {
-        EXPECT_LT(shrink, 1e-2);
+        EXPECT_LT(shrink, 1e-2);  // measured 0.3% (double), 0.6% (float inputs)
       }
-      if (kappa_init == 0.3) {
-        EXPECT_GT(shrink, 0.1);
+      if (kappa_init == 1e-2) {
+        EXPECT_GT(shrink, 0.1);  // the default: measured 23% and 37%
       }
     }
 }
