@@ -5,7 +5,7 @@ The same work per case as the C++ bench: q, k, v [1, 8, L, 64], causal, a fixed 
 gradient, gradients for q, k, v and the adapter's parameters.
   method 0  NTK-Attention written with PyTorch ops as in lmlab's composed reference (the released
             code's formula with the log-domain normaliser): scores q k^T / sqrt(D) causally masked,
-            u = elu(q / D^(1/4)) + 1, lse = logsumexp([scores, log(u . |k|)]),
+            u = elu(q / D^(1/4)) + 1, lse = logsumexp([scores, log(u . softplus(k))]),
             out = exp(scores - lse) v + exp(-lse) u Z
   method 1  P-Tuning v2: m learnable keys/values per head prepended, softmax attention over m + L
             keys with the mask on the input keys only (as PEFT's prefix tuning hands past key/values
@@ -39,7 +39,7 @@ def ntk_attention(q, k, v, z, k_param, causal):
     if causal:
         scores = scores.masked_fill(causal_mask(q.shape[-2], k.shape[-2]), float("-inf"))
     u = F.elu(q / d ** 0.25) + 1
-    log_mass = torch.log((u * k_param.abs().unsqueeze(1)).sum(-1, keepdim=True))
+    log_mass = torch.log((u * F.softplus(k_param).unsqueeze(1)).sum(-1, keepdim=True))
     lse = torch.logsumexp(torch.cat([scores, log_mass], -1), -1, keepdim=True)
     return torch.exp(scores - lse) @ v + torch.exp(-lse) * (u @ z)
 
@@ -62,7 +62,7 @@ def check():
     scores = (q @ k.transpose(-2, -1) / 8).masked_fill(causal_mask(30, 30), float("-inf"))
     u = F.elu(q / HEAD_DIM ** 0.25) + 1
     want = (torch.exp(scores) @ v + u @ z) / (torch.exp(scores).sum(-1, keepdim=True) +
-                                              (u * kp.abs().unsqueeze(1)).sum(-1, keepdim=True))
+                                              (u * F.softplus(kp).unsqueeze(1)).sum(-1, keepdim=True))
     err = (got - want).abs().max().item()
     if not err < 1e-10:
         sys.exit(f"ntk_attention_peer: NTK-Attention is off the direct formula by {err}")
@@ -85,7 +85,7 @@ def measure(threads, repeats, min_time):
         grad = torch.randn(1, HEADS, l, HEAD_DIM)
         if method == 0:
             params = [(torch.randn(HEADS, HEAD_DIM, HEAD_DIM) * 0.1).requires_grad_(),
-                      torch.full((HEADS, HEAD_DIM), 1e-8, requires_grad=True)]  # NtkAttention's k
+                      torch.full((HEADS, HEAD_DIM), math.log(math.expm1(1e-2)), requires_grad=True)]
             forward = lambda: ntk_attention(q, k, v, params[0], params[1], True)  # noqa: E731
         else:
             params = [torch.randn(HEADS, m, HEAD_DIM, requires_grad=True) for _ in range(2)]
