@@ -75,7 +75,7 @@ torch::Tensor ntk_attention(const torch::Tensor& q, const torch::Tensor& k, cons
 
 struct NtkAttentionOptions {
   TORCH_ARG(double, kappa_init) = 1e-2;  // initial softplus(k) entries, > 0 (see above)
-  TORCH_ARG(double, z_init_std) = 0.0;   // Z ~ N(0, std^2); 0 starts as the backbone's attention
+  TORCH_ARG(double, z_init_std) = 0.0;   // Z ~ N(0, std^2); with 0 only kappa_init moves the start
 };
 
 // Parameters "Z" [H,D,D] and "k" [H,D] (kappa = softplus(k)).
