@@ -2,6 +2,8 @@
 // 2406.14036), parsed from config strings, applied to a model's options, and the backbone copy and
 // freezing that start every adapted run.
 //   "full"      all parameters trained, no adapter
+//   "head"      no adapter: the backbone frozen, only the new task head trained (the baseline an
+//               adapter must beat; not a parameter-efficient method in the claims)
 //   "lora:R"    LoRA of rank R on the attention projections q, k, v, o (a model's only C -> C
 //               linear layers in lmlab's GPT and ViT, whose MLPs have mlp_ratio > 1)
 //   "prefix:M"  P-Tuning v2, M prefix key/value vectors per head and layer
@@ -22,9 +24,10 @@ namespace lmlab {
 
 struct AdaptMethod {
   std::string name;  // as configured, e.g. "lora:4"
-  std::string kind;  // full, lora, prefix, ntk
+  std::string kind;  // full, head, lora, prefix, ntk
   int64_t size = 0;  // R or M
-  bool parameter_efficient() const { return kind != "full"; }
+  bool frozen_backbone() const { return kind != "full"; }    // trained at adapt.adapter_lr
+  bool peft_baseline() const { return kind == "lora" || kind == "prefix"; }  // in the claims
 };
 
 // UsageError naming the accepted forms for anything else.
@@ -46,8 +49,12 @@ Options with_adapter(Options options, const AdaptMethod& m, double lora_alpha) {
 
 // Copies the backbone into `model` except names starting with one of `fresh` (a new head), then
 // freezes all but the adapters and `fresh` (all stays trainable for "full"). Returns the number
-// of trainable scalars.
+// of trainable scalars; UsageError if nothing would be trained ("head" without a fresh head).
 int64_t start_adaptation(torch::nn::Module& model, const torch::nn::Module& backbone, const AdaptMethod& m,
                          const std::vector<std::string>& fresh);
+
+// Mean of kappa over every NtkAttention core of `model` (how much prefix mass the adaptation
+// learned; kappa_init at the start); NaN when it has none.
+double mean_ntk_kappa(torch::nn::Module& model);
 
 }  // namespace lmlab

@@ -6,10 +6,12 @@
 // Per seed: pretrain ViT(classes = 5) on the pretraining classes; per method, copy the backbone
 // into a ViT built with the method's adapter (lmlab/attention/adapters.h), give it a fresh head,
 // train for adapt.epochs (Adam; the same epochs for all), then measure test accuracy once on
-// test-split images of the new classes. Methods: "full" (all parameters), "lora:r" (LoRA on the
+// test-split images of the new classes. Methods: "full" (all parameters), "head" (the frozen
+// backbone with only the new head trained: the baseline), "lora:r" (LoRA on the
 // q, k, v, o projections: the model's only C -> C layers), "prefix:m" (P-Tuning v2, m prefix
 // vectors per layer), "ntk" (NTK-Attention, d^2 + d per head). Recorded: test accuracy (median
-// over seeds), trainable parameters; wall time per epoch is logged and written to metrics.jsonl.
+// over seeds), trainable parameters; wall time per epoch and, for "ntk", the mean learned kappa
+// are logged to metrics.jsonl.
 //
 // Claim, threshold fixed before any run: the paper reports NTK-Attention ahead of or level with
 // LoRA and P-Tuning v2; we require its median test accuracy to be within 2 points of the best
@@ -111,12 +113,14 @@ void run(RunContext& ctx) {
         seed_everything(derive_seed(ctx.seed(), key + ",init"));
         ViT model(with_adapter(vit_options(cfg, classes), m, cfg.get_float("adapt.lora_alpha")));
         const int64_t n = start_adaptation(*model, *backbone(seed), m, {"head."});
-        const double lr = cfg.get_float(m.parameter_efficient() ? "adapt.adapter_lr" : "adapt.lr");
+        const double lr = cfg.get_float(m.frozen_backbone() ? "adapt.adapter_lr" : "adapt.lr");
         const double seconds = train(model, adapt, cfg.get_int("adapt.epochs"), cfg.get_int("adapt.batch"), lr,
                                      derive_seed(ctx.seed(), key + ",shuffle"));
         const double a = accuracy(model, test);
-        ctx.metric({{"method", method_names[i]}, {"seed", seed}, {"test_accuracy", a}, {"trainable", n},
-                    {"seconds_per_epoch", seconds}});
+        Row metric{{"method", method_names[i]}, {"seed", seed}, {"test_accuracy", a}, {"trainable", n},
+                   {"seconds_per_epoch", seconds}};
+        if (m.kind == "ntk") metric.emplace_back("kappa_mean", mean_ntk_kappa(*model));
+        ctx.metric(metric);
         ctx.log(key + ": test accuracy " + std::to_string(a) + ", " + std::to_string(n) + " trainable, " +
                 std::to_string(seconds) + " s/epoch");
         return Row{{"method", method_names[i]}, {"seed", seed}, {"test_accuracy", a}, {"trainable", n}};
@@ -132,7 +136,7 @@ void run(RunContext& ctx) {
     const double median = median_of(acc[method_names[i]]);
     ctx.result(method_names[i] + ".test_accuracy", median);
     ctx.result(method_names[i] + ".trainable_parameters", trainable[method_names[i]]);
-    if (methods[i].kind == "lora" || methods[i].kind == "prefix") best_peft = std::max(best_peft, median);
+    if (methods[i].peft_baseline()) best_peft = std::max(best_peft, median);
     if (methods[i].kind == "ntk") ntk = median;
     xs.push_back(static_cast<double>(trainable[method_names[i]])), ys.push_back(median);
   }

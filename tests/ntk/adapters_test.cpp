@@ -117,12 +117,36 @@ TEST(Adapters, CopyTheBackboneIntoAnAdaptedModel) {
             static_cast<int64_t>(backbone->named_parameters().size() + backbone->named_buffers().size()));
   for (const auto& p : backbone->named_parameters())
     EXPECT_TRUE(torch::equal(p.value(), adapted->named_parameters()[p.key()])) << p.key();
-  // Z = 0 and a small kappa: the adapted model starts close to the backbone.
+  // Z = 0 and kappa_init = 1e-2: without a causal mask every row's E sums 17 terms, so the start
+  // differs from the backbone by about 1e-2 D / 17 = 2e-3 relative per row (measured 1.9e-5 on
+  // the logits).
   const auto images = torch::rand({3, 1, 28, 28});
-  EXPECT_LT((backbone(images) - adapted(images)).abs().max().item<double>(), 0.1);
+  EXPECT_LT((backbone(images) - adapted(images)).abs().max().item<double>(), 1e-3);
   const int64_t head_tensors = 2;
   EXPECT_EQ(copy_matching_parameters(*backbone, *adapted, {"head."}),
             static_cast<int64_t>(backbone->named_parameters().size() + backbone->named_buffers().size()) - head_tensors);
   ViT wider(ViTOptions().layers(2).heads(2).width(16));
   EXPECT_THROW(copy_matching_parameters(*backbone, *wider), DataError);
+}
+
+// A causal GPT adapted with NTK-Attention starts at its backbone up to the initial prefix mass:
+// to first order each attention row shrinks by phi(q)^T kappa / E, linear in kappa_init, so the
+// logits move by an amount proportional to kappa_init (ratio 10 within 10% between 1e-4 and 1e-3,
+// where the second-order term mass / E is ~1%): ~1e-4 at kappa_init = 1e-4, and at the default
+// 1e-2 about 100 times more (sublinear there: the first rows lose percents).
+TEST(Adapters, NtkAttentionStartsAtTheBackboneUpToTheInitialPrefixMass) {
+  torch::manual_seed(8);
+  const auto options = GPTOptions().vocab(11).context(8).layers(2).heads(2).width(32);
+  GPT backbone(options);
+  const auto idx = torch::randint(0, 11, {4, 8}, torch::kLong);
+  const auto want = backbone(idx);
+  std::vector<double> diff;
+  for (double kappa_init : {1e-4, 1e-3, NtkAttentionOptions().kappa_init()}) {
+    GPT adapted(GPTOptions(options).attention(ntk_attention_factory(NtkAttentionOptions().kappa_init(kappa_init))));
+    copy_matching_parameters(*backbone, *adapted);
+    diff.push_back((adapted(idx) - want).abs().max().item<double>());
+  }
+  EXPECT_LT(diff[0], 1e-3);  // measured 1.4e-4
+  EXPECT_NEAR(diff[1] / diff[0], 10, 1);
+  EXPECT_GT(diff[2], 30 * diff[0]);  // measured 1.2e-2
 }

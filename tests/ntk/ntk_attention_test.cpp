@@ -125,6 +125,38 @@ TEST(NtkAttention, CoreGradientsThroughSoftplusMatchFiniteDifferences) {
   EXPECT_NEAR(core.kappa().mean().item<double>(), 0.3, 1e-6);  // k was rounded to float
 }
 
+// With Z = 0 at the start, every row is the backbone's softmax attention scaled by
+// E / (E + kappa_init sum_d phi(q)_d), E = sum_j e^{s_ij}: the whole deviation from the backbone,
+// written out independently, in double (composed) and float (fused).
+TEST(NtkAttention, CoreStartsAsSoftmaxAttentionScaledByTheInitialPrefixMass) {
+  for (double kappa_init : {1e-4, 1e-2, 0.3})
+    for (auto dtype : {torch::kDouble, torch::kFloat}) {
+      torch::manual_seed(7);
+      NtkAttention core(3, 16, NtkAttentionOptions().kappa_init(kappa_init));
+      core.to(dtype);
+      const auto in = random_inputs(2, 3, 9, 9, 16, dtype, 7);
+      const auto q = in.q.to(torch::kDouble), k = in.k.to(torch::kDouble), v = in.v.to(torch::kDouble);
+      auto scores = torch::matmul(q, k.transpose(-2, -1)) / 4.0;
+      scores = scores.masked_fill(torch::ones({9, 9}, torch::kBool).triu(1), -INFINITY);
+      const auto e = torch::exp(scores).sum(-1, true);
+      const double kappa = core.kappa().max().item<double>();  // kappa_init rounded to float
+      EXPECT_NEAR(kappa, kappa_init, 1e-6 * kappa_init);
+      EXPECT_EQ(core.kappa().min().item<double>(), kappa);
+      const auto mass = kappa * (torch::elu(q / 2.0) + 1).sum(-1, true);  // D^(1/4) = 2
+      const auto want = composed_attention(q, k, v, true) * e / (e + mass);
+      const double tol = dtype == torch::kDouble ? 1e-12 : 1e-5;
+      EXPECT_LT(max_abs_diff(core.forward(in.q, in.k, in.v, true), want), tol) << kappa_init;
+      // The relative shrink is largest at the first causal row (E = one term; here E < 1 in some rows).
+      const double shrink = (mass / (e + mass)).max().item<double>();
+      if (kappa_init == 1e-4) {
+        EXPECT_LT(shrink, 1e-2);  // measured 0.3% (double), 0.6% (float inputs)
+      }
+      if (kappa_init == 1e-2) {
+        EXPECT_GT(shrink, 0.1);  // the default: measured 23% and 37%
+      }
+    }
+}
+
 TEST(NtkAttention, FusedDoubleBackwardMatchesComposed) {
   const auto in = random_inputs(1, 2, 20, 20, 8, torch::kFloat, 6);
   torch::Tensor second[2];

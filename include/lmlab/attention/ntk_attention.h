@@ -22,10 +22,19 @@
 //   composed formula instead, so higher derivatives exist.
 // ntk_attention: fused for float32 CPU inputs without a mask, composed otherwise.
 //
-// NtkAttention is the AttentionCore owning one (Z, k) per head: kappa = softplus(k) > 0 (the
-// released code uses |k| with k initialised at 0, whose gradient vanishes there, so k never
-// trains). Deviations from the released code: positive parameterisation, log-domain normaliser,
-// no dropout.
+// NtkAttention is the AttentionCore owning one (Z, k) per head, d^2 + d parameters, with
+// kappa = softplus(k) > 0 (the released code uses |k| with k initialised at 0, whose gradient
+// vanishes there, so k never trains).
+// The start (Z = 0) is not exactly the backbone: each attention row is the backbone's softmax
+// attention o_i scaled by E_i / (E_i + kappa_init sum_d phi(q_i)_d), E_i = sum_j e^{s_ij}, so it
+// shrinks by about kappa_init D / E_i relative (tested exactly). At the default kappa_init = 1e-2
+// and D = 32 that is ~0.3 / E_i: tens of percent at the first causal rows, whose E_i holds a few
+// e^s terms; a ViT's rows (non-causal) sum all tokens and move far less. kappa_init = 1e-4 starts
+// within ~0.4% of the backbone (E_i >= 1), but kappa then stays near 1e-4 (Adam moves k by about
+// lr per step, i.e. kappa by a factor e^{+-lr}), and the learned term phi(q)^T Z / Den is then
+// normalised by the input's E_i alone; in our quick fine-tuning runs that trained worse than the
+// default, as did kappa = |k| from 1e-8 (docs/ntk_attention.md, "Starting at the backbone").
+// Deviations from the released code: positive parameterisation, log-domain normaliser, no dropout.
 #pragma once
 
 #include <cstdint>
@@ -65,8 +74,8 @@ torch::Tensor ntk_attention(const torch::Tensor& q, const torch::Tensor& k, cons
                             const torch::Tensor& mask = {});
 
 struct NtkAttentionOptions {
-  TORCH_ARG(double, kappa_init) = 1e-2;  // initial softplus(k) entries, > 0
-  TORCH_ARG(double, z_init_std) = 0.0;   // Z ~ N(0, std^2); 0 starts as the backbone's attention
+  TORCH_ARG(double, kappa_init) = 1e-2;  // initial softplus(k) entries, > 0 (see above)
+  TORCH_ARG(double, z_init_std) = 0.0;   // Z ~ N(0, std^2); with 0 only kappa_init moves the start
 };
 
 // Parameters "Z" [H,D,D] and "k" [H,D] (kappa = softplus(k)).
