@@ -14,7 +14,10 @@
 //
 // Claim, threshold fixed before any run: as in finetune_vit, NTK-Attention within a stated margin
 // of the best parameter-efficient baseline; here its bpb may exceed the best of LoRA and
-// P-Tuning v2 by at most 2% (relative), the same 2% as the vision margin.
+// P-Tuning v2 by at most 2% (relative), the same 2% as the vision margin. That comparison says
+// something only if adaptation moves the model by more than the margin (otherwise the frozen
+// backbone itself is "within 2%"), so a second claim checks that the best of LoRA and P-Tuning v2
+// improves on the frozen backbone's bpb by more than the same 2%.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -98,7 +101,8 @@ void run(RunContext& ctx) {
     });
     unadapted.push_back(row_number(row, "val_bpb"));
   }
-  ctx.result("backbone.val_bpb", median_of(unadapted));
+  const double backbone_median = median_of(unadapted);
+  ctx.result("backbone.val_bpb", backbone_median);
 
   std::map<std::string, std::vector<double>> bpb;
   std::map<std::string, int64_t> trainable;
@@ -143,6 +147,10 @@ void run(RunContext& ctx) {
                        "NTK-Attention's validation bits per byte exceed the best of LoRA and P-Tuning v2 by at most 2% "
                        "(median over seeds; ratio - 1 < 0.02)",
                        ntk / best_peft - 1, Comparator::Less, 0.02));
+  ctx.claim(make_claim("peft_moves_beyond_the_margin",
+                       "the comparison is informative: the best of LoRA and P-Tuning v2 improves on the frozen "
+                       "backbone's bits per byte by more than the 2% margin (backbone / best - 1 > 0.02)",
+                       backbone_median / best_peft - 1, Comparator::Greater, 0.02));
 }
 
 }  // namespace
