@@ -7,12 +7,17 @@
 // out_i = sum_j p_ij v_j and g = dL/dout [B,H,T,Dv]:
 //   dv_j += p_ij g_i,   dp_ij = <g_i, v_j>,   ds_ij = p_ij (dp_ij - <g_i, out_i>),
 //   dq_i = scale sum_j ds_ij k_j,   dk_j += scale ds_ij q_i                       (j in H_i).
-// Saved for backward: q, k, v, indices [B,H,T,K] and out. The backward gathers the kept keys and
-// values of a chunk of rows ([rows, K, D], chunks bounded to ~4M entries) and scatters dk, dv back.
+// Saved for backward: q, k, v, indices [B,H,T,K] and out. The backward walks each row's kept keys
+// in place (no gathered copies), (b, h) slices in parallel, the weights p in double as the forward:
+// O(T K (D + Dv)) work and O(K) scratch per thread.
 // When the backward runs with grad mode on (create_graph), it instead differentiates
 // gathered_attention() with autograd, so gradients of every order are exact.
+#include <algorithm>
+#include <cmath>
 #include <limits>
 #include <vector>
+
+#include <ATen/Parallel.h>
 
 #include "attention/sparse_internal.h"
 #include "lmlab/core/error.h"
@@ -30,11 +35,43 @@ torch::Tensor gather_keys(const torch::Tensor& x, const torch::Tensor& safe_indi
   return x.gather(2, flat).view({x.size(0), x.size(1), t, kk, d});
 }
 
-// Adds rows [B,H,T,K,D] into acc [B,H,S,D] at safe_indices [B,H,T,K].
-void scatter_keys(torch::Tensor& acc, const torch::Tensor& safe_indices, const torch::Tensor& rows) {
-  const int64_t n = safe_indices.size(2) * safe_indices.size(3), d = rows.size(4);
-  acc.scatter_add_(2, safe_indices.reshape({acc.size(0), acc.size(1), n, 1}).expand({-1, -1, -1, d}),
-                   rows.reshape({acc.size(0), acc.size(1), n, d}));
+template <typename T>
+T dot(const T* a, const T* b, int64_t n) {
+  T acc = 0;
+  for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
+  return acc;
+}
+
+// y += a x over n entries.
+template <typename T>
+void axpy(T a, const T* x, T* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+// The first-order backward of one (b, h) slice (equations above); all tensors contiguous, the
+// slice's rows at the given pointers: q, dq [T,D], k, dk [S,D], v, dv [S,Dv], g, out [T,Dv],
+// indices [T,K].
+template <typename T>
+void sparse_backward_slice(const T* q, const T* k, const T* v, const T* g, const T* out, const int64_t* indices,
+                           T* dq, T* dk, T* dv, int64_t t, int64_t kk, int64_t d, int64_t dv_dim, double scale) {
+  thread_local std::vector<double> p;
+  p.resize(kk);
+  for (int64_t i = 0; i < t; ++i) {
+    const int64_t* idx = indices + i * kk;
+    const T *qi = q + i * d, *gi = g + i * dv_dim;
+    double m = -std::numeric_limits<double>::infinity(), sum = 0;
+    for (int64_t a = 0; a < kk && idx[a] >= 0; ++a) m = std::max(m, p[a] = scale * dot(qi, k + idx[a] * d, d));
+    int64_t kept = 0;
+    for (; kept < kk && idx[kept] >= 0; ++kept) sum += p[kept] = std::exp(p[kept] - m);
+    const double delta = dot(gi, out + i * dv_dim, dv_dim);
+    for (int64_t a = 0; a < kept; ++a) {
+      const int64_t j = idx[a];
+      const double pa = p[a] / sum, ds = pa * (dot(gi, v + j * dv_dim, dv_dim) - delta) * scale;
+      axpy(static_cast<T>(ds), k + j * d, dq + i * d, d);
+      axpy(static_cast<T>(ds), qi, dk + j * d, d);
+      axpy(static_cast<T>(pa), gi, dv + j * dv_dim, dv_dim);
+    }
+  }
 }
 
 // p over the kept set: scores of q [B,H,T,D] against gathered keys [B,H,T,K,D], pads masked.
@@ -72,21 +109,23 @@ struct SparseAttentionFunction : torch::autograd::Function<SparseAttentionFuncti
         if (saved[i].requires_grad()) result[i] = d[next++];
       return result;
     }
-    torch::Tensor dq = torch::zeros_like(q), dk = torch::zeros_like(k), dv = torch::zeros_like(v);
-    const int64_t t = q.size(2), kk = std::max<int64_t>(1, indices.size(3));
-    const int64_t chunk = std::max<int64_t>(1, (int64_t{4} << 20) / (q.size(0) * q.size(1) * kk * std::max(q.size(3), v.size(3))));
-    for (int64_t r0 = 0; r0 < t; r0 += chunk) {
-      const int64_t n = std::min(chunk, t - r0);
-      const torch::Tensor idx = indices.narrow(2, r0, n), valid = idx >= 0, safe = idx.clamp_min(0);
-      const torch::Tensor qc = q.narrow(2, r0, n), gc = g.narrow(2, r0, n);
-      const torch::Tensor keys = gather_keys(k, safe), values = gather_keys(v, safe);
-      const torch::Tensor p = kept_probabilities(qc, keys, valid, scale);                // [B,H,n,K]
-      const torch::Tensor dp = torch::matmul(values, gc.unsqueeze(-1)).squeeze(-1);     // [B,H,n,K]
-      const torch::Tensor ds = p * (dp - (gc * out.narrow(2, r0, n)).sum(-1, true)) * scale;
-      dq.narrow(2, r0, n).copy_(torch::matmul(ds.unsqueeze(-2), keys).squeeze(-2));
-      scatter_keys(dk, safe, ds.unsqueeze(-1) * qc.unsqueeze(3));
-      scatter_keys(dv, safe, p.unsqueeze(-1) * gc.unsqueeze(3));
-    }
+    const torch::Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous(), gc = g.contiguous(),
+                        oc = out.contiguous(), ic = indices.contiguous();
+    torch::Tensor dq = torch::zeros_like(qc), dk = torch::zeros_like(kc), dv = torch::zeros_like(vc);
+    const int64_t slices = q.size(0) * q.size(1), t = q.size(2), s = k.size(2), d = q.size(3), e = v.size(3);
+    const int64_t kk = indices.size(3);
+    AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "sparse_attention_backward", [&] {
+      const scalar_t *qp = qc.data_ptr<scalar_t>(), *kp = kc.data_ptr<scalar_t>(), *vp = vc.data_ptr<scalar_t>();
+      const scalar_t *gp = gc.data_ptr<scalar_t>(), *op = oc.data_ptr<scalar_t>();
+      scalar_t *dqp = dq.data_ptr<scalar_t>(), *dkp = dk.data_ptr<scalar_t>(), *dvp = dv.data_ptr<scalar_t>();
+      const int64_t* ip = ic.data_ptr<int64_t>();
+      at::parallel_for(0, slices, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t b = begin; b < end; ++b)
+          sparse_backward_slice(qp + b * t * d, kp + b * s * d, vp + b * s * e, gp + b * t * e, op + b * t * e,
+                                ip + b * t * kk, dqp + b * t * d, dkp + b * s * d, dvp + b * s * e, t, kk, d, e,
+                                scale);
+      });
+    });
     return {dq, dk, dv, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };

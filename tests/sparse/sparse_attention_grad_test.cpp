@@ -89,15 +89,16 @@ TEST(SparseAttentionGrad, SecondOrderUsesTheComposedFallback) {
   }
 }
 
-TEST(SparseAttentionGrad, LongRowsAreChunkedWithoutChangingTheGradient) {
-  // T K D above the backward's chunk of ~4M entries per (B, H) forces several chunks.
+TEST(SparseAttentionGrad, Float32NonContiguousInputsMatchTheComposedGradient) {
+  // The float32 path of the backward on larger rows, with q a transposed (non-contiguous) view.
   torch::manual_seed(5);
-  const torch::Tensor q = torch::randn({1, 1, 600, 64}).requires_grad_(), k = torch::randn({1, 1, 700, 64});
-  const torch::Tensor v = torch::randn({1, 1, 700, 64}).requires_grad_();
+  const torch::Tensor q_leaf = torch::randn({1, 600, 1, 64}).requires_grad_(), k = torch::randn({1, 1, 700, 64});
+  const torch::Tensor q = q_leaf.transpose(1, 2), v = torch::randn({1, 1, 700, 64}).requires_grad_();
   const SparseAttentionResult r = sparse_attention(q, k, v, SparseAttentionOptions().k(150));
   const torch::Tensor w = torch::randn_like(r.out);
-  const auto custom = torch::autograd::grad({(r.out * w).sum()}, {q, v});
-  const auto composed = torch::autograd::grad({(gathered_attention(q, k, v, r.indices, 0.125) * w).sum()}, {q, v});
+  const auto custom = torch::autograd::grad({(r.out * w).sum()}, {q_leaf, v});
+  const auto composed =
+      torch::autograd::grad({(gathered_attention(q, k, v, r.indices, 0.125) * w).sum()}, {q_leaf, v});
   for (int i = 0; i < 2; ++i) EXPECT_TRUE(torch::allclose(custom[i], composed[i], 1e-4, 1e-5)) << i;
 }
 
