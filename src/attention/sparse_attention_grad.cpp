@@ -59,10 +59,11 @@ void sparse_backward_slice(const T* q, const T* k, const T* v, const T* g, const
   for (int64_t i = 0; i < t; ++i) {
     const int64_t* idx = indices + i * kk;
     const T *qi = q + i * d, *gi = g + i * dv_dim;
+    int64_t kept = 0;  // kept keys come first, unused slots (-1) last
+    while (kept < kk && idx[kept] >= 0) ++kept;
     double m = -std::numeric_limits<double>::infinity(), sum = 0;
-    for (int64_t a = 0; a < kk && idx[a] >= 0; ++a) m = std::max(m, p[a] = scale * dot(qi, k + idx[a] * d, d));
-    int64_t kept = 0;
-    for (; kept < kk && idx[kept] >= 0; ++kept) sum += p[kept] = std::exp(p[kept] - m);
+    for (int64_t a = 0; a < kept; ++a) m = std::max(m, p[a] = scale * dot(qi, k + idx[a] * d, d));
+    for (int64_t a = 0; a < kept; ++a) sum += p[a] = std::exp(p[a] - m);
     const double delta = dot(gi, out + i * dv_dim, dv_dim);
     for (int64_t a = 0; a < kept; ++a) {
       const int64_t j = idx[a];
