@@ -1,7 +1,9 @@
 // The adaptation methods of the ntk_attention.finetune_* experiments (adaptation.h).
 #include "adaptation.h"
 
+#include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "lmlab/attention/adapters.h"
 #include "lmlab/core/error.h"
@@ -28,6 +30,31 @@ int64_t start_adaptation(torch::nn::Module& model, const torch::nn::Module& back
   attention::copy_matching_parameters(backbone, model, fresh);
   if (!m.frozen_backbone()) return set_trainable(model, [](const std::string&) { return true; });
   return attention::train_adapters_only(model, fresh);
+}
+
+Row choose_learning_rate(RunContext& ctx, const std::string& key, const FloatList& factors, double base_lr,
+                         const std::function<Row(double lr)>& trial) {
+  Row best;
+  double best_loss = INFINITY, best_lr = 0;
+  for (const double f : factors) {
+    std::ostringstream point;
+    point << key;
+    if (factors.size() > 1) point << ",lr_factor=" << f;
+    const Row row = ctx.sweep_point(point.str(), [&] { return trial(f * base_lr); });
+    double loss = factors.size() > 1 ? row_number(row, "selection_loss") : 0;
+    if (std::isnan(loss)) loss = INFINITY;  // a diverged run never wins
+    if (best.empty() || loss < best_loss) best = row, best_loss = loss, best_lr = f * base_lr;
+  }
+  best.emplace_back("lr", best_lr);
+  return best;
+}
+
+void check_lr_factors(const FloatList& factors, int64_t selection_size, const std::string& fix) {
+  LMLAB_CHECK(!factors.empty() && std::all_of(factors.begin(), factors.end(), [](double f) { return f > 0; }),
+              UsageError, "adapt.lr_factors must be a non-empty list of positive factors, e.g. [0.3, 1.0, 3.0]");
+  LMLAB_CHECK(factors.size() == 1 || selection_size >= 1, UsageError, "adapt.lr_factors has ", factors.size(),
+              " entries, so the learning rate is chosen on held-out training data, and there is none: ", fix,
+              " (or give one factor)");
 }
 
 double mean_ntk_kappa(torch::nn::Module& model) {

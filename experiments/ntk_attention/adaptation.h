@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "lmlab/attention/lora.h"
 #include "lmlab/attention/ntk_attention.h"
 #include "lmlab/attention/prefix_attention.h"
+#include "lmlab/core/run.h"
 
 namespace lmlab {
 
@@ -52,6 +54,18 @@ Options with_adapter(Options options, const AdaptMethod& m, double lora_alpha) {
 // of trainable scalars; UsageError if nothing would be trained ("head" without a fresh head).
 int64_t start_adaptation(torch::nn::Module& model, const torch::nn::Module& backbone, const AdaptMethod& m,
                          const std::vector<std::string>& fresh);
+
+// Learning-rate choice (config adapt.lr_factors): trial(lr) adapts a fresh copy at lr = f x base_lr
+// for each factor f, one resumable sweep point each (keyed `key,lr_factor=f`, or `key` alone when
+// there is a single factor), and returns a row with "selection_loss", measured on data held out of
+// the training set (never on the reported split). Returns the row of the lowest selection loss
+// (the first on ties) with "lr" added; with a single factor, that factor's row, unselected.
+Row choose_learning_rate(RunContext& ctx, const std::string& key, const FloatList& factors, double base_lr,
+                         const std::function<Row(double lr)>& trial);
+
+// UsageError unless `factors` is non-empty and positive, and, when it has several entries,
+// `selection_size` (the held-out data the choice is made on) is >= 1; `fix` says how to get some.
+void check_lr_factors(const FloatList& factors, int64_t selection_size, const std::string& fix);
 
 // Mean of kappa over every NtkAttention core of `model` (how much prefix mass the adaptation
 // learned; kappa_init at the start); NaN when it has none.

@@ -10,7 +10,9 @@
 // Recorded: validation bpb (median over seeds), trainable parameters, and as the baseline the
 // frozen backbone's bpb on the new topics (backbone.val_bpb: the GPT keeps its vocabulary and its
 // tied output head, so there is no new head to train); wall time per step and, for "ntk", the
-// mean learned kappa in metrics.jsonl.
+// mean learned kappa in metrics.jsonl. Learning rate: each method's (adapt.lr or adapt.adapter_lr),
+// or with several adapt.lr_factors, the factor whose run has the lowest bpb on every
+// adapt.selection_every-th training document, held out of adaptation (choose_learning_rate).
 //
 // Claim, threshold fixed before any run: as in finetune_vit, NTK-Attention within a stated margin
 // of the best parameter-efficient baseline; here its bpb may exceed the best of LoRA and
@@ -22,6 +24,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "adaptation.h"
 #include "text/lm_training.h"
@@ -70,7 +73,18 @@ void run(RunContext& ctx) {
   const auto pre_docs = load_fortunes("", cfg.get_string_list("pretrain_topics"));
   const auto post_docs = load_fortunes("", cfg.get_string_list("adapt_topics"));
   const TextBatcher pre_train = split_stream(pre_docs, TextSplit::Train);
-  const TextBatcher post_train = split_stream(post_docs, TextSplit::Train), post_val = split_stream(post_docs, TextSplit::Validation);
+  // The learning-rate choice's text: every selection_every-th training document of the new topics.
+  const FloatList lr_factors = cfg.get_float_list("adapt.lr_factors");
+  const int64_t every = lr_factors.size() > 1 ? cfg.get_int("adapt.selection_every") : 0;
+  LMLAB_CHECK(lr_factors.size() == 1 || every >= 2, UsageError, "adapt.selection_every must be >= 2 (1 would hold out all the training text)");
+  const std::vector<Document> train_docs = select_split(post_docs, TextSplit::Train);
+  std::vector<Document> adapt_docs, selection_docs;
+  for (size_t i = 0; i < train_docs.size(); ++i)
+    (every && (i + 1) % every == 0 ? selection_docs : adapt_docs).push_back(train_docs[i]);
+  check_lr_factors(lr_factors, static_cast<int64_t>(selection_docs.size()), "lower adapt.selection_every");
+  const TextBatcher post_train(make_token_stream(adapt_docs)), post_val = split_stream(post_docs, TextSplit::Validation);
+  const std::optional<TextBatcher> selection =
+      selection_docs.empty() ? std::nullopt : std::optional<TextBatcher>(make_token_stream(selection_docs));
   const int64_t eval_batches = cfg.get_int("adapt.eval_batches");
   ctx.log("pretraining on " + std::to_string(pre_train.size()) + " bytes; adapting on " + std::to_string(post_train.size()) +
           ", validating on " + std::to_string(post_val.size()));
@@ -106,23 +120,27 @@ void run(RunContext& ctx) {
 
   std::map<std::string, std::vector<double>> bpb;
   std::map<std::string, int64_t> trainable;
+  std::map<std::string, std::vector<double>> lrs;  // chosen per seed
   for (const AdaptMethod& m : methods)
     for (int64_t seed : seeds) {
       const std::string key = "method=" + m.name + ",seed=" + std::to_string(seed);
-      const Row row = ctx.sweep_point(key, [&] {
+      const double base_lr = cfg.get_float(m.frozen_backbone() ? "adapt.adapter_lr" : "adapt.lr");
+      const Row row = choose_learning_rate(ctx, key, lr_factors, base_lr, [&](double lr) {
         seed_everything(derive_seed(ctx.seed(), key + ",init"));
         GPT model(with_adapter(gpt_options(cfg), m, cfg.get_float("adapt.lora_alpha")));
         const int64_t n = start_adaptation(*model, *backbone(seed), m, {});
-        const double lr = cfg.get_float(m.frozen_backbone() ? "adapt.adapter_lr" : "adapt.lr");
         const double seconds = train(model, post_train, train_options(cfg, "adapt", lr), derive_seed(ctx.seed(), key));
         const double val = evaluate_bpb(model, post_val, eval_batches);
-        Row metric{{"method", m.name}, {"seed", seed}, {"val_bpb", val}, {"trainable", n}, {"seconds_per_step", seconds}};
+        const double chosen_on = selection ? evaluate_bpb(model, *selection, eval_batches) : NAN;
+        Row metric{{"method", m.name}, {"seed", seed}, {"lr", lr}, {"selection_bpb", chosen_on}, {"val_bpb", val},
+                   {"trainable", n}, {"seconds_per_step", seconds}};
         if (m.kind == "ntk") metric.emplace_back("kappa_mean", mean_ntk_kappa(*model));
         ctx.metric(metric);
-        ctx.log(key + ": " + std::to_string(val) + " bpb, " + std::to_string(n) + " trainable, " +
-                std::to_string(seconds * 1e3) + " ms/step");
-        return Row{{"method", m.name}, {"seed", seed}, {"val_bpb", val}, {"trainable", n}};
+        ctx.log(key + ", lr " + std::to_string(lr) + ": " + std::to_string(val) + " bpb, " + std::to_string(n) +
+                " trainable, " + std::to_string(seconds * 1e3) + " ms/step");
+        return Row{{"method", m.name}, {"seed", seed}, {"val_bpb", val}, {"trainable", n}, {"selection_loss", chosen_on}};
       });
+      lrs[m.name].push_back(row_number(row, "lr"));
       bpb[m.name].push_back(row_number(row, "val_bpb"));
       trainable[m.name] = static_cast<int64_t>(row_number(row, "trainable"));
     }
@@ -133,6 +151,7 @@ void run(RunContext& ctx) {
     const double median = median_of(bpb[m.name]);
     ctx.result(m.name + ".val_bpb", median);
     ctx.result(m.name + ".trainable_parameters", trainable[m.name]);
+    if (lr_factors.size() > 1) ctx.result(m.name + ".chosen_lr", lrs[m.name]);
     if (m.peft_baseline()) best_peft = std::min(best_peft, median);
     if (m.kind == "ntk") ntk = median;
     points.push_back({m.name, {static_cast<double>(trainable[m.name])}, {median}, {}});

@@ -11,7 +11,9 @@
 // q, k, v, o projections: the model's only C -> C layers), "prefix:m" (P-Tuning v2, m prefix
 // vectors per layer), "ntk" (NTK-Attention, d^2 + d per head). Recorded: test accuracy (median
 // over seeds), trainable parameters; wall time per epoch and, for "ntk", the mean learned kappa
-// are logged to metrics.jsonl.
+// are logged to metrics.jsonl. Learning rate: each method's (adapt.lr or adapt.adapter_lr), or with
+// several adapt.lr_factors, the factor whose run is most accurate on selection_examples training
+// images held out of adaptation (adaptation.h, choose_learning_rate).
 //
 // Claim, threshold fixed before any run: the paper reports NTK-Attention ahead of or level with
 // LoRA and P-Tuning v2; we require its median test accuracy to be within 2 points of the best
@@ -84,7 +86,14 @@ void run(RunContext& ctx) {
   for (const auto& name : method_names) methods.push_back(parse_adapt_method(name));
   const int64_t classes = static_cast<int64_t>(pre.size());
   const ImageDataset train_all = load_fashion_mnist(ImageSplit::Train), test_all = load_fashion_mnist(ImageSplit::Test);
-  const ImageDataset adapt = subset(train_all, post, cfg.get_int("adapt_examples"), derive_seed(ctx.seed(), "adapt"));
+  // The learning-rate choice's images come from the new classes' training split, apart from adapt's.
+  const FloatList lr_factors = cfg.get_float_list("adapt.lr_factors");
+  const int64_t n_selection = cfg.get_int("selection_examples");
+  check_lr_factors(lr_factors, n_selection, "set selection_examples >= 1");
+  const HoldoutSplit adapt_split = split_off(
+      subset(train_all, post, cfg.get_int("adapt_examples") + n_selection, derive_seed(ctx.seed(), "adapt")), n_selection,
+      derive_seed(ctx.seed(), "selection"));
+  const ImageDataset& adapt = adapt_split.train;
   const ImageDataset test = subset(test_all, post, cfg.get_int("test_examples"), derive_seed(ctx.seed(), "test"));
 
   std::map<int64_t, ViT> backbones;  // pretrained lazily, once per seed
@@ -105,26 +114,30 @@ void run(RunContext& ctx) {
 
   std::map<std::string, std::vector<double>> acc;
   std::map<std::string, int64_t> trainable;
+  std::map<std::string, std::vector<double>> lrs;  // chosen per seed
   for (size_t i = 0; i < methods.size(); ++i) {
     const AdaptMethod& m = methods[i];
     for (int64_t seed : seeds) {
       const std::string key = "method=" + method_names[i] + ",seed=" + std::to_string(seed);
-      const Row row = ctx.sweep_point(key, [&] {
+      const double base_lr = cfg.get_float(m.frozen_backbone() ? "adapt.adapter_lr" : "adapt.lr");
+      const Row row = choose_learning_rate(ctx, key, lr_factors, base_lr, [&](double lr) {
         seed_everything(derive_seed(ctx.seed(), key + ",init"));
         ViT model(with_adapter(vit_options(cfg, classes), m, cfg.get_float("adapt.lora_alpha")));
         const int64_t n = start_adaptation(*model, *backbone(seed), m, {"head."});
-        const double lr = cfg.get_float(m.frozen_backbone() ? "adapt.adapter_lr" : "adapt.lr");
         const double seconds = train(model, adapt, cfg.get_int("adapt.epochs"), cfg.get_int("adapt.batch"), lr,
                                      derive_seed(ctx.seed(), key + ",shuffle"));
         const double a = accuracy(model, test);
-        Row metric{{"method", method_names[i]}, {"seed", seed}, {"test_accuracy", a}, {"trainable", n},
-                   {"seconds_per_epoch", seconds}};
+        const double selection = n_selection ? accuracy(model, adapt_split.holdout) : NAN;
+        Row metric{{"method", method_names[i]}, {"seed", seed}, {"lr", lr}, {"selection_accuracy", selection},
+                   {"test_accuracy", a}, {"trainable", n}, {"seconds_per_epoch", seconds}};
         if (m.kind == "ntk") metric.emplace_back("kappa_mean", mean_ntk_kappa(*model));
         ctx.metric(metric);
-        ctx.log(key + ": test accuracy " + std::to_string(a) + ", " + std::to_string(n) + " trainable, " +
-                std::to_string(seconds) + " s/epoch");
-        return Row{{"method", method_names[i]}, {"seed", seed}, {"test_accuracy", a}, {"trainable", n}};
+        ctx.log(key + ", lr " + std::to_string(lr) + ": test accuracy " + std::to_string(a) + ", " +
+                std::to_string(n) + " trainable, " + std::to_string(seconds) + " s/epoch");
+        return Row{{"method", method_names[i]}, {"seed", seed}, {"test_accuracy", a}, {"trainable", n},
+                   {"selection_loss", -selection}};
       });
+      lrs[method_names[i]].push_back(row_number(row, "lr"));
       acc[method_names[i]].push_back(row_number(row, "test_accuracy"));
       trainable[method_names[i]] = static_cast<int64_t>(row_number(row, "trainable"));
     }
@@ -136,6 +149,7 @@ void run(RunContext& ctx) {
     const double median = median_of(acc[method_names[i]]);
     ctx.result(method_names[i] + ".test_accuracy", median);
     ctx.result(method_names[i] + ".trainable_parameters", trainable[method_names[i]]);
+    if (lr_factors.size() > 1) ctx.result(method_names[i] + ".chosen_lr", lrs[method_names[i]]);
     if (methods[i].peft_baseline()) best_peft = std::max(best_peft, median);
     if (methods[i].kind == "ntk") ntk = median;
     xs.push_back(static_cast<double>(trainable[method_names[i]])), ys.push_back(median);
