@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
   run->add_option("--config", options.config_file, "TOML file with config overrides")->check(CLI::ExistingFile);
   run->add_option("--set", options.sets, "Override one config key: key=value (repeatable)");
   run->add_option("--seed", options.seed, "Random seed")->capture_default_str();
-  run->add_option("--threads", options.threads, "LibTorch intra-op threads (and OpenBLAS threads)")->capture_default_str()->check(CLI::PositiveNumber);
+  CLI::Option* run_threads = run->add_option("--threads", options.threads, "LibTorch intra-op threads (and OpenBLAS threads)")->capture_default_str()->check(CLI::PositiveNumber);
   run->add_flag("--quick", options.quick, "Use the experiment's quick settings");
   run->add_option("--out", options.out_root, "Root directory for runs")->capture_default_str();
   run->add_option("--resume", resume, "Continue an interrupted sweep run in this directory")->check(CLI::ExistingDirectory);
@@ -155,6 +155,7 @@ int main(int argc, char** argv) {
         LMLAB_CHECK(options.sets.empty() && options.config_file.empty(), UsageError,
                     "--resume keeps the run's own config.toml; drop --set and --config");
       options.resume_dir = resume;
+      if (!resume.empty() && run_threads->count() == 0) options.threads = 0;  // the run's own, from run.json
       return cmd_run(name, options);
     }
     rep_options.quick = !full;

@@ -52,6 +52,7 @@ struct Manifest {
   uint64_t seed;
   bool quick;
   bool sweep;
+  int threads;  // the run's intra-op threads; 0 in runs made before it was recorded
 };
 
 Manifest read_manifest(const std::string& dir) {
@@ -61,7 +62,7 @@ Manifest read_manifest(const std::string& dir) {
   try {
     const Json j = Json::parse(read_file(path));
     return {j.at("experiment").get<std::string>(), j.at("seed").get<uint64_t>(), j.at("quick").get<bool>(),
-            j.at("sweep").get<bool>()};
+            j.at("sweep").get<bool>(), j.value("threads", 0)};
   } catch (const Json::exception& e) {
     throw DataError(path + " is damaged (" + e.what() + "); start a new run instead of resuming");
   }
@@ -113,6 +114,8 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
   Config config;
   uint64_t seed = options.seed;
   bool quick = options.quick;
+  int threads = options.threads;
+  std::string thread_note;
   if (!options.resume_dir.empty()) {
     dir = options.resume_dir;
     const Manifest m = read_manifest(dir);
@@ -122,6 +125,12 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
                 "' is not a sweep, so there are no finished points to keep; start a new run");
     seed = m.seed;
     quick = m.quick;
+    // Results depend on the thread count (reduction order), so a resumed run keeps the run's own.
+    if (threads <= 0) threads = m.threads;
+    else if (m.threads > 0 && threads != m.threads)
+      thread_note = "note: the run started with " + std::to_string(m.threads) + " threads and resumes with " +
+                    std::to_string(threads) + "; the points computed now may differ in the last bits from an "
+                    "uninterrupted run";
     config = Config::from_toml(def.default_config, "defaults of " + def.name);
     if (quick) config.apply_quick();
     config.merge_toml(read_file(dir + "/config.toml"), dir + "/config.toml");
@@ -129,17 +138,21 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
   } else {
     config = resolve_config(def, options);
     dir = new_run_dir(options.out_root, def.name, seed);
-    Json manifest{{"experiment", def.name}, {"seed", seed}, {"quick", quick}, {"sweep", def.sweep}};
+  }
+  if (threads > 0) set_threads(threads);
+  if (options.resume_dir.empty()) {
+    Json manifest{{"experiment", def.name}, {"seed", seed},       {"quick", quick},
+                  {"sweep", def.sweep},     {"threads", at::get_num_threads()}};
     write_file_atomic(dir + "/run.json", dump_json(manifest, 2) + "\n");
     write_file_atomic(dir + "/config.toml", config.to_toml());
   }
   std::filesystem::remove(dir + "/FAILED");
 
-  if (options.threads > 0) set_threads(options.threads);
   seed_everything(seed);
   RunContext ctx(dir, config, seed, quick);
   ctx.log("lmlab run " + def.name + (quick ? " (quick)" : "") + " seed " + std::to_string(seed) +
           " threads " + std::to_string(at::get_num_threads()) + " -> " + dir);
+  if (!thread_note.empty()) ctx.log(thread_note);
 
   const std::string started = utc_time(std::time(nullptr), "%Y-%m-%dT%H:%M:%SZ");
   const auto t0 = std::chrono::steady_clock::now();

@@ -204,15 +204,23 @@ TEST_F(Cli, ResumeAfterKillKeepsFinishedPointsAndMatchesAnUninterruptedRun) {
   std::ifstream points(run / "points.jsonl");
   const std::string first_point((std::istreambuf_iterator<char>(points)), std::istreambuf_iterator<char>());
 
+  // Without --threads the resumed run takes the thread count recorded in run.json (results depend on it).
+  EXPECT_EQ(read_json(run / "run.json")["threads"], 1);
   Result r = lmlab("run " + std::string(kSweep) + " --resume " + run.string());
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("already finished"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" threads 1 -> "), std::string::npos) << r.output;
   const json resumed = read_json(run / "summary.json");
   EXPECT_EQ(resumed["results"], full["results"]);
   EXPECT_EQ(resumed["claims"], full["claims"]);
   std::ifstream after(run / "points.jsonl");
   const std::string all_points((std::istreambuf_iterator<char>(after)), std::istreambuf_iterator<char>());
   EXPECT_EQ(all_points.rfind(first_point, 0), 0u) << "finished points must be kept, not rewritten";
+
+  // Another thread count on resume is allowed, and said.
+  Result other = lmlab("run " + std::string(kSweep) + " --resume " + run.string() + " --threads 2");
+  ASSERT_EQ(other.code, 0) << other.output;
+  EXPECT_NE(other.output.find("started with 1 threads and resumes with 2"), std::string::npos) << other.output;
 }
 
 TEST_F(Cli, ReportOfARunAndOfNothing) {

@@ -24,7 +24,7 @@ struct RunOptions {
   std::string config_file;        // --config: TOML overrides
   std::vector<std::string> sets;  // --set key=value, applied last
   uint64_t seed = 1;
-  int threads = 0;                // 0: keep LibTorch's current setting
+  int threads = 0;                // 0: keep LibTorch's current setting (resume: the run's own, from run.json)
   bool quick = false;
   std::string out_root = "runs";  // runs go to <out_root>/<name>/<timestamp>-s<seed>/
   std::string resume_dir;         // --resume: continue this run instead of starting one
