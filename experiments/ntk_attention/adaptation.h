@@ -35,10 +35,14 @@ struct AdaptMethod {
 // UsageError naming the accepted forms for anything else.
 AdaptMethod parse_adapt_method(const std::string& text);
 
-// `options` (GPTOptions or ViTOptions) with the method's attention or linear factory.
+// `options` (GPTOptions or ViTOptions) with the method's attention or linear factory; config keys
+// adapt.lora_alpha (LoRA's alpha) and adapt.ntk_kappa_init (NTK-Attention's initial kappa).
 template <class Options>
-Options with_adapter(Options options, const AdaptMethod& m, double lora_alpha) {
-  if (m.kind == "ntk") options.attention(attention::ntk_attention_factory());
+Options with_adapter(Options options, const AdaptMethod& m, const Config& cfg) {
+  const double lora_alpha = cfg.get_float("adapt.lora_alpha");
+  if (m.kind == "ntk")
+    options.attention(attention::ntk_attention_factory(
+        attention::NtkAttentionOptions().kappa_init(cfg.get_float("adapt.ntk_kappa_init"))));
   if (m.kind == "prefix") options.attention(attention::prefix_attention_factory(attention::PrefixAttentionOptions(m.size)));
   if (m.kind == "lora") {
     const LinearFactory lora = attention::lora_linear_factory(attention::LoraOptions(m.size).alpha(lora_alpha));

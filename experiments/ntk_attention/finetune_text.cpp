@@ -127,7 +127,7 @@ void run(RunContext& ctx) {
       const double base_lr = cfg.get_float(m.frozen_backbone() ? "adapt.adapter_lr" : "adapt.lr");
       const Row row = choose_learning_rate(ctx, key, lr_factors, base_lr, [&](double lr) {
         seed_everything(derive_seed(ctx.seed(), key + ",init"));
-        GPT model(with_adapter(gpt_options(cfg), m, cfg.get_float("adapt.lora_alpha")));
+        GPT model(with_adapter(gpt_options(cfg), m, cfg));
         const int64_t n = start_adaptation(*model, *backbone(seed), m, {});
         const double seconds = train(model, post_train, train_options(cfg, "adapt", lr), derive_seed(ctx.seed(), key));
         const double val = evaluate_bpb(model, post_val, eval_batches);

@@ -122,7 +122,7 @@ void run(RunContext& ctx) {
       const double base_lr = cfg.get_float(m.frozen_backbone() ? "adapt.adapter_lr" : "adapt.lr");
       const Row row = choose_learning_rate(ctx, key, lr_factors, base_lr, [&](double lr) {
         seed_everything(derive_seed(ctx.seed(), key + ",init"));
-        ViT model(with_adapter(vit_options(cfg, classes), m, cfg.get_float("adapt.lora_alpha")));
+        ViT model(with_adapter(vit_options(cfg, classes), m, cfg));
         const int64_t n = start_adaptation(*model, *backbone(seed), m, {"head."});
         const double seconds = train(model, adapt, cfg.get_int("adapt.epochs"), cfg.get_int("adapt.batch"), lr,
                                      derive_seed(ctx.seed(), key + ",shuffle"));
