@@ -25,6 +25,15 @@ AdaptMethod parse_adapt_method(const std::string& text) {
   return m;
 }
 
+void check_claim_methods(const std::vector<AdaptMethod>& methods) {
+  const auto has = [&](auto pred) { return std::any_of(methods.begin(), methods.end(), pred); };
+  LMLAB_CHECK(has([](const AdaptMethod& m) { return m.kind == "ntk"; }) &&
+                  has([](const AdaptMethod& m) { return m.peft_baseline(); }),
+              UsageError,
+              "the claims compare \"ntk\" with LoRA or P-Tuning v2: keep \"ntk\" and at least one lora:R or prefix:M "
+              "in methods");
+}
+
 int64_t start_adaptation(torch::nn::Module& model, const torch::nn::Module& backbone, const AdaptMethod& m,
                          const std::vector<std::string>& fresh) {
   attention::copy_matching_parameters(backbone, model, fresh);

@@ -35,6 +35,10 @@ struct AdaptMethod {
 // UsageError naming the accepted forms for anything else.
 AdaptMethod parse_adapt_method(const std::string& text);
 
+// UsageError unless `methods` holds "ntk" and at least one LoRA or P-Tuning v2 method (what the
+// claims compare); checked before any training.
+void check_claim_methods(const std::vector<AdaptMethod>& methods);
+
 // `options` (GPTOptions or ViTOptions) with the method's attention or linear factory; config keys
 // adapt.lora_alpha (LoRA's alpha) and adapt.ntk_kappa_init (NTK-Attention's initial kappa).
 template <class Options>

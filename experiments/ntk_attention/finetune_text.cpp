@@ -70,6 +70,7 @@ void run(RunContext& ctx) {
                 "finetune_text has no \"head\" method: the GPT keeps its vocabulary and output head, so the "
                 "frozen backbone is the baseline; its score is reported as backbone.val_bpb");
   }
+  check_claim_methods(methods);
   const auto pre_docs = load_fortunes("", cfg.get_string_list("pretrain_topics"));
   const auto post_docs = load_fortunes("", cfg.get_string_list("adapt_topics"));
   const TextBatcher pre_train = split_stream(pre_docs, TextSplit::Train);
@@ -159,8 +160,6 @@ void run(RunContext& ctx) {
   ctx.plot(LinePlot{"Tiny GPT adapted to new fortunes topics (median over seeds)", "trainable parameters",
                     "validation bits per byte", true, false, points},
            "bpb_vs_parameters");
-  LMLAB_CHECK(std::isfinite(ntk) && std::isfinite(best_peft), UsageError,
-              "the claim compares \"ntk\" with LoRA or P-Tuning v2: keep \"ntk\" and at least one lora:R or prefix:M in methods");
   ctx.result("ntk_over_best_peft", ntk / best_peft);
   ctx.claim(make_claim("ntk_within_2_percent_of_best_peft",
                        "NTK-Attention's validation bits per byte exceed the best of LoRA and P-Tuning v2 by at most 2% "
