@@ -132,14 +132,14 @@ void run(RunContext& ctx) {
         const int64_t n = start_adaptation(*model, *backbone(seed), m, {});
         const double seconds = train(model, post_train, train_options(cfg, "adapt", lr), derive_seed(ctx.seed(), key));
         const double val = evaluate_bpb(model, post_val, eval_batches);
-        const double chosen_on = selection ? evaluate_bpb(model, *selection, eval_batches) : NAN;
-        Row metric{{"method", m.name}, {"seed", seed}, {"lr", lr}, {"selection_bpb", chosen_on}, {"val_bpb", val},
+        const double selection_bpb = selection ? evaluate_bpb(model, *selection, eval_batches) : NAN;
+        Row metric{{"method", m.name}, {"seed", seed}, {"lr", lr}, {"selection_bpb", selection_bpb}, {"val_bpb", val},
                    {"trainable", n}, {"seconds_per_step", seconds}};
         if (m.kind == "ntk") metric.emplace_back("kappa_mean", mean_ntk_kappa(*model));
         ctx.metric(metric);
         ctx.log(key + ", lr " + std::to_string(lr) + ": " + std::to_string(val) + " bpb, " + std::to_string(n) +
                 " trainable, " + std::to_string(seconds * 1e3) + " ms/step");
-        return Row{{"method", m.name}, {"seed", seed}, {"val_bpb", val}, {"trainable", n}, {"selection_loss", chosen_on}};
+        return Row{{"method", m.name}, {"seed", seed}, {"val_bpb", val}, {"trainable", n}, {"selection_loss", selection_bpb}};
       });
       lrs[m.name].push_back(row_number(row, "lr"));
       bpb[m.name].push_back(row_number(row, "val_bpb"));
