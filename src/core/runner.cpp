@@ -138,14 +138,12 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
   } else {
     config = resolve_config(def, options);
     dir = new_run_dir(options.out_root, def.name, seed);
-  }
-  if (threads > 0) set_threads(threads);
-  if (options.resume_dir.empty()) {
-    Json manifest{{"experiment", def.name}, {"seed", seed},       {"quick", quick},
-                  {"sweep", def.sweep},     {"threads", at::get_num_threads()}};
+    Json manifest{{"experiment", def.name}, {"seed", seed}, {"quick", quick}, {"sweep", def.sweep},
+                  {"threads", threads > 0 ? threads : at::get_num_threads()}};
     write_file_atomic(dir + "/run.json", dump_json(manifest, 2) + "\n");
     write_file_atomic(dir + "/config.toml", config.to_toml());
   }
+  if (threads > 0) set_threads(threads);
   std::filesystem::remove(dir + "/FAILED");
 
   seed_everything(seed);
