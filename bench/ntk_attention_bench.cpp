@@ -1,5 +1,5 @@
 // NTK-Attention against P-Tuning v2 prefix attention as the prefix length m grows
-// (lmlab/attention/ntk_attention.h, prefix_attention.h; NOTES P2).
+// (lmlab/ntk_attention/ntk_attention.h, prefix_attention.h; NOTES P2).
 //
 // One attention layer's core, q, k, v [B,H,L,D] = [1, 8, L, 64], L in {128, 1024}, causal (the
 // prefix is never masked), forward + backward (sum of the output times a fixed random tensor;
@@ -15,8 +15,8 @@
 #include <benchmark/benchmark.h>
 
 #include "bench_main.h"
-#include "lmlab/attention/ntk_attention.h"
-#include "lmlab/attention/prefix_attention.h"
+#include "lmlab/ntk_attention/ntk_attention.h"
+#include "lmlab/ntk_attention/prefix_attention.h"
 #include "lmlab/core/env.h"
 #include "lmlab/core/error.h"
 
@@ -35,9 +35,9 @@ void ntk_attention_train(benchmark::State& state) {
   torch::manual_seed(l + m);
   std::shared_ptr<AttentionCore> core;
   if (method == Ntk)
-    core = std::make_shared<attention::NtkAttention>(kHeads, kHeadDim, attention::NtkAttentionOptions().z_init_std(0.1));
+    core = std::make_shared<ntk_attention::NtkAttention>(kHeads, kHeadDim, ntk_attention::NtkAttentionOptions().z_init_std(0.1));
   else
-    core = std::make_shared<attention::PrefixAttention>(kHeads, kHeadDim, attention::PrefixAttentionOptions(m));
+    core = std::make_shared<ntk_attention::PrefixAttention>(kHeads, kHeadDim, ntk_attention::PrefixAttentionOptions(m));
   const auto q = torch::randn({1, kHeads, l, kHeadDim}).requires_grad_();
   const auto k = torch::randn({1, kHeads, l, kHeadDim}).requires_grad_();
   const auto v = torch::randn({1, kHeads, l, kHeadDim}).requires_grad_();
@@ -76,8 +76,8 @@ void check_all() {
     const auto g = torch::randn({1, 2, 100, kHeadDim});
     std::vector<torch::Tensor> in = {q, k, v, z, kappa}, fused_in, ref_in;
     for (const auto& x : in) fused_in.push_back(x.clone().requires_grad_()), ref_in.push_back(x.to(torch::kDouble).requires_grad_());
-    const auto out = attention::fused_ntk_attention(fused_in[0], fused_in[1], fused_in[2], fused_in[3], fused_in[4], causal);
-    const auto want = attention::composed_ntk_attention(ref_in[0], ref_in[1], ref_in[2], ref_in[3], ref_in[4], causal);
+    const auto out = ntk_attention::fused_ntk_attention(fused_in[0], fused_in[1], fused_in[2], fused_in[3], fused_in[4], causal);
+    const auto want = ntk_attention::composed_ntk_attention(ref_in[0], ref_in[1], ref_in[2], ref_in[3], ref_in[4], causal);
     const double err = (out.to(torch::kDouble) - want).abs().max().item<double>();
     LMLAB_CHECK(err < 1e-4, InternalError, "fused NTK-Attention is off by ", err);
     const auto got_g = torch::autograd::grad({out}, fused_in, {g});

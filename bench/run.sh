@@ -15,7 +15,7 @@
 # name and its torch_threads counter, the peer's "name" and "threads".
 #
 # Usage: [BUILD=build] [PYTHON=/usr/bin/python3] [REPEATS=5] [MIN_TIME=2] bench/run.sh
-# (`make bench` builds the benchmarks and calls this.) BENCHES="onebit text_gpt" runs only those;
+# (`make bench` builds the benchmarks and calls this.) BENCHES="onebit train" runs only those;
 # FILTER=REGEX only the cases whose name matches it before its /threads part, on both sides (e.g.
 # FILTER='T:(8192|16384)/').
 set -euo pipefail

@@ -1,35 +1,29 @@
-// The experiment table (experiments/registry.h).
+// The experiment table (experiments/registry.h), built from the list in registry.def.
 #include "registry.h"
 
 #include "lmlab/core/error.h"
 
 namespace lmlab {
 
-// One factory per experiment file.
-ExperimentDef teacher_student_experiment();
-ExperimentDef fmnist_mlp_experiment();
-ExperimentDef text_gpt_experiment();
-ExperimentDef onebit_kernel_regime_experiment();
-ExperimentDef onebit_generalization_difference_experiment();
-ExperimentDef onebit_scaling_law_experiment();
-ExperimentDef streaming_memory_error_experiment();
-ExperimentDef sparse_gaussian_experiment();
-ExperimentDef ntk_attention_prefix_error_experiment();
-ExperimentDef ntk_attention_finetune_vit_experiment();
-ExperimentDef ntk_attention_finetune_text_experiment();
+#define LMLAB_EXPERIMENT(area, name) ExperimentDef area##_##name##_experiment();
+#include "registry.def"
+#undef LMLAB_EXPERIMENT
+
+ExperimentDef define_experiment(const std::string& name, std::function<void(RunContext&)> body,
+                                const ExperimentInfo& info) {
+  const std::string config = info.config_name().empty() ? name : info.config_name();
+  const char* toml = embedded_config(config.c_str());
+  LMLAB_ASSERT(toml != nullptr, "experiment ", name, " has no default config ", config,
+               " (experiments/<area>/<name>.toml)");
+  return {name, info.paper(), info.description(), toml, info.is_sweep(), std::move(body)};
+}
 
 const std::vector<ExperimentDef>& all_experiments() {
-  static const std::vector<ExperimentDef> table = [] {
-    std::vector<ExperimentDef> t = {teacher_student_experiment(), fmnist_mlp_experiment(),
-                                    text_gpt_experiment(), onebit_kernel_regime_experiment(),
-                                    onebit_generalization_difference_experiment(), onebit_scaling_law_experiment(),
-                                    streaming_memory_error_experiment(), sparse_gaussian_experiment(),
-                                    ntk_attention_prefix_error_experiment(), ntk_attention_finetune_vit_experiment(),
-                                    ntk_attention_finetune_text_experiment()};
-    for (const ExperimentDef& def : t)
-      LMLAB_ASSERT(!def.default_config.empty(), "experiment ", def.name, " has no default config");
-    return t;
-  }();
+  static const std::vector<ExperimentDef> table = {
+#define LMLAB_EXPERIMENT(area, name) area##_##name##_experiment(),
+#include "registry.def"
+#undef LMLAB_EXPERIMENT
+  };
   return table;
 }
 

@@ -7,17 +7,18 @@
 #include <utility>
 #include <vector>
 
-#include "lmlab/attention/lora.h"
-#include "lmlab/attention/ntk_attention.h"
-#include "lmlab/attention/prefix_attention.h"
-#include "lmlab/attention/sparse.h"
-#include "lmlab/attention/streaming.h"
+#include "lmlab/ntk_attention/lora.h"
+#include "lmlab/ntk_attention/ntk_attention.h"
+#include "lmlab/ntk_attention/prefix_attention.h"
+#include "lmlab/sparse_attention/mass_sparsity.h"
+#include "lmlab/sparse_attention/sparse_attention.h"
+#include "lmlab/streaming_attention/streaming_attention.h"
 #include "lmlab/core/env.h"
 #include "lmlab/core/error.h"
 #include "lmlab/data/text_batcher.h"
 #include "lmlab/data/tokenizer.h"
-#include "lmlab/kernels/simd.h"
-#include "lmlab/models/exact_attention.h"
+#include "lmlab/kernels/dispatch.h"
+#include "lmlab/models/flash_attention.h"
 #include "lmlab/onebit/packed_linear.h"
 
 namespace py = pybind11;
@@ -91,10 +92,10 @@ void bind_attention(py::module_& m) {
   m.def("attention_exact", &lmlab::exact_attention, NoGil(), py::arg("q"), py::arg("k"), py::arg("v"), py::arg("causal"));
 }
 
-// ---- sparse attention and k_eps (P3, lmlab/attention/sparse.h) ----------------------------------
+// ---- sparse attention and k_eps (P3, lmlab/sparse_attention/sparse_attention.h) ----------------------------------
 
 void bind_sparse(py::module_& m) {
-  using namespace lmlab::attention;
+  using namespace lmlab::sparse_attention;
   m.def(
       "attention_sparse",
       [](const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const std::string& selection,
@@ -130,7 +131,7 @@ void bind_sparse(py::module_& m) {
 // ---- streaming attention, its polynomial and output sketch (P5) ---------------------------------
 
 // Features of x [n, dim] (the C++ hot path does not check its input).
-torch::Tensor checked_features(const lmlab::attention::PolynomialFeatures& f, const torch::Tensor& x, bool phi1) {
+torch::Tensor checked_features(const lmlab::streaming_attention::PolynomialFeatures& f, const torch::Tensor& x, bool phi1) {
   LMLAB_CHECK(x.dim() == 2 && x.size(1) == f.dim() && x.is_floating_point() && x.device().is_cpu(),
               lmlab::UsageError, "polynomial features in d = ", f.dim(),
               " variables need floating-point CPU rows [n, ", f.dim(), "]; got ", x.sizes(), " ", x.dtype());
@@ -138,7 +139,7 @@ torch::Tensor checked_features(const lmlab::attention::PolynomialFeatures& f, co
 }
 
 void bind_streaming(py::module_& m) {
-  using namespace lmlab::attention;
+  using namespace lmlab::streaming_attention;
   m.def("attention_exp_interpolation_error_bound", &exp_interpolation_error_bound, py::arg("degree"),
         py::arg("radius"));
   m.def("attention_polynomial_feature_dim", &polynomial_feature_dim, py::arg("dim"), py::arg("degree"));
@@ -224,7 +225,7 @@ void bind_streaming(py::module_& m) {
 // ---- NTK-Attention (P2) and the layers that own parameters --------------------------------------
 
 void bind_ntk(py::module_& m) {
-  using namespace lmlab::attention;
+  using namespace lmlab::ntk_attention;
   using Op = torch::Tensor (*)(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
                                 const torch::Tensor&, const torch::Tensor&, bool, const torch::Tensor&);
   // The dispatching and the composed op take an optional mask (None from Python).
@@ -247,7 +248,7 @@ void bind_ntk(py::module_& m) {
 // C++ modules for lmlab/_modules.py, which registers their own parameter tensors as the
 // torch.nn.Parameters of a Python module (same tensors: gradients and optimizer steps reach C++).
 void bind_modules(py::module_& m) {
-  using namespace lmlab::attention;
+  using namespace lmlab::ntk_attention;
   using torch::nn::Module;
   py::class_<Module, std::shared_ptr<Module>>(m, "CppModule", py::module_local())
       .def("named_parameters", [](const Module& self) {

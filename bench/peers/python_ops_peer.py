@@ -4,13 +4,13 @@ Each case runs the same work both ways, checks that the results agree, then time
 --repeats runs of about --min-time seconds, wall clock) and prints a table of time ratios on stderr
 (pytorch / lmlab: above 1, lmlab is faster) and the JSON of peer_output.py on stdout. The PyTorch
 sides are the other peers' formulations where one exists:
-  flash_forward      exact attention [1, 4, 4096, 64], not causal, forward (attention_peer.sdpa: PyTorch
+  flash_forward      exact attention [1, 4, 4096, 64], not causal, forward (flash_attention_peer.sdpa: PyTorch
                      1.13's fastest CPU path)
   flash_train        the same at T = 2048, causal, forward + backward to q, k, v
-  sparse_topk        top-k attention, T = S = 4096, D = 64, k = 64, forward (sparse_peer.top_k)
+  sparse_topk        top-k attention, T = S = 4096, D = 64, k = 64, forward (sparse_attention_peer.top_k)
   sparse_topk_train  the same at T = S = 2048, forward + backward to q, k, v
   k_eps              k_eps of scores [64, 4096] (softmax, sort, cumulative sum in float64)
-  streaming_push     4096 tokens, d = 4, degree 8, entries in [-1.5, 1.5] (streaming_peer.Streaming)
+  streaming_push     4096 tokens, d = 4, degree 8, entries in [-1.5, 1.5] (streaming_attention_peer.Streaming)
   streaming_query    4096 queries against that state
   streaming_causal   4096 tokens in one causal pass
   ntk_train          NTK-Attention [1, 8, 1024, 64] causal, forward + backward to q, k, v, Z, k
@@ -31,11 +31,11 @@ import lmlab
 from lmlab import attention
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from attention_peer import sdpa as torch_sdpa  # noqa: E402
+from flash_attention_peer import sdpa as torch_sdpa  # noqa: E402
 from ntk_attention_peer import ntk_attention as torch_ntk, prefix_attention as torch_prefix  # noqa: E402
 from peer_output import emit, entry, parse_args, timed  # noqa: E402
-from sparse_peer import top_k as torch_top_k  # noqa: E402
-from streaming_peer import BOUND, DEGREE, make_features, Streaming, tokens  # noqa: E402
+from sparse_attention_peer import top_k as torch_top_k  # noqa: E402
+from streaming_attention_peer import BOUND, DEGREE, make_features, Streaming, tokens  # noqa: E402
 
 
 def torch_k_eps(scores, eps):

@@ -16,7 +16,7 @@
 #include "lmlab/data/synthetic.h"
 #include "lmlab/models/mlp.h"
 #include "registry.h"
-#include "stats.h"
+#include "common/stats.h"
 
 namespace lmlab {
 namespace {
@@ -57,15 +57,15 @@ void run(RunContext& ctx) {
   const RegressionData train = teacher.sample(cfg.get_int("n_train"), derive_seed(ctx.seed(), "train"));
   const RegressionData test = teacher.sample(cfg.get_int("n_test"), derive_seed(ctx.seed(), "test"));
 
-  std::vector<double> widths, train_mse, test_mse, rel;
+  std::vector<double> widths;
+  std::vector<Row> rows;
   for (int64_t w : cfg.get_int_list("widths")) {
     LMLAB_CHECK(w >= 1, UsageError, "widths must be >= 1, got ", w);
-    const Row row = ctx.sweep_point("width=" + std::to_string(w), [&] { return train_student(ctx, w, train, test); });
+    rows.push_back(ctx.sweep_point("width=" + std::to_string(w), [&] { return train_student(ctx, w, train, test); }));
     widths.push_back(w);
-    train_mse.push_back(row_number(row, "train_mse"));
-    test_mse.push_back(row_number(row, "test_mse"));
-    rel.push_back(row_number(row, "relative_test_mse"));
   }
+  const std::vector<double> train_mse = column(rows, "train_mse"), test_mse = column(rows, "test_mse"),
+                            rel = column(rows, "relative_test_mse");
   LMLAB_CHECK(widths.size() >= 2, UsageError, "widths needs at least two entries to measure a trend");
   const double slope = loglog_slope(widths, rel);
   ctx.result("widths", FloatList(widths));
@@ -74,10 +74,8 @@ void run(RunContext& ctx) {
   ctx.result("relative_test_mse", FloatList(rel));
   ctx.result("loglog_slope", slope);
 
-  ctx.plot(LinePlot{"Students learning a width-" + std::to_string(cfg.get_int("teacher_width")) + " teacher",
-                    "student width", "MSE",
-                    true, true,
-                    {{"train", widths, train_mse, {}}, {"test", widths, test_mse, {}}}},
+  ctx.plot(LinePlot("Students learning a width-" + std::to_string(cfg.get_int("teacher_width")) + " teacher", "student width", "MSE").log_xy().with(
+                    {{"train", widths, train_mse, {}}, {"test", widths, test_mse, {}}}),
            "mse_vs_width");
   ctx.claim(make_claim("widest_student_learns_teacher",
                        "the widest student learns the teacher: test MSE / Var(y) < 0.1", rel.back(),
@@ -88,10 +86,8 @@ void run(RunContext& ctx) {
 
 }  // namespace
 
-ExperimentDef teacher_student_experiment() {
-  return {"foundation.teacher_student", "foundation (no paper)",
-          "students of growing width learn a random two-layer teacher",
-          embedded_config("foundation.teacher_student"), /*sweep=*/true, run};
-}
+LMLAB_DEFINE_EXPERIMENT(foundation, teacher_student, run,
+                        ExperimentInfo("foundation (no paper)",
+                                       "students of growing width learn a random two-layer teacher").sweep())
 
 }  // namespace lmlab

@@ -4,7 +4,7 @@
 // byte-level GPT on some fortunes topics and adapt it to others).
 //
 // Per seed: pretrain GPT on pretrain_topics (training split) with AdamW and a cosine schedule;
-// per method (adaptation.h), copy the backbone into a GPT built with the method's adapter, freeze
+// per method (lmlab/ntk_attention/adaptation.h), copy the backbone into a GPT built with the method's adapter, freeze
 // all but the adapter (except "full"), train adapt.steps steps on adapt_topics' training split,
 // then measure bits per byte on their validation split (never used to choose anything).
 // Recorded: validation bpb (median over seeds), trainable parameters, and as the baseline the
@@ -26,17 +26,23 @@
 #include <map>
 #include <optional>
 
-#include "adaptation.h"
-#include "text/lm_training.h"
+#include "common/lm_config.h"
+#include "common/lr_choice.h"
+#include "lmlab/train/evaluate.h"
+#include "lmlab/train/lm_trainer.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
 #include "lmlab/data/text_batcher.h"
 #include "lmlab/data/text_corpus.h"
+#include "ntk_attention/finetune_methods.h"
 #include "registry.h"
-#include "stats.h"
+#include "common/stats.h"
 
 namespace lmlab {
 namespace {
+
+using ntk_attention::AdaptKind;
+using ntk_attention::AdaptMethod;
 
 LMTrainOptions train_options(const Config& cfg, const std::string& stage, double lr) {
   LMTrainOptions o;
@@ -63,14 +69,11 @@ void run(RunContext& ctx) {
   const Config& cfg = ctx.config();
   const IntList seeds = cfg.get_int_list("seeds");
   LMLAB_CHECK(!seeds.empty(), UsageError, "need >= 1 seed");
-  std::vector<AdaptMethod> methods;
-  for (const auto& name : cfg.get_string_list("methods")) {
-    methods.push_back(parse_adapt_method(name));
-    LMLAB_CHECK(methods.back().kind != "head", UsageError,
+  const std::vector<AdaptMethod> methods = configured_methods(cfg);
+  for (const AdaptMethod& m : methods)
+    LMLAB_CHECK(m.kind != AdaptKind::Head, UsageError,
                 "finetune_text has no \"head\" method: the GPT keeps its vocabulary and output head, so the "
                 "frozen backbone is the baseline; its score is reported as backbone.val_bpb");
-  }
-  check_claim_methods(methods);
   const auto pre_docs = load_fortunes("", cfg.get_string_list("pretrain_topics"));
   const auto post_docs = load_fortunes("", cfg.get_string_list("adapt_topics"));
   const TextBatcher pre_train = split_stream(pre_docs, TextSplit::Train);
@@ -128,14 +131,14 @@ void run(RunContext& ctx) {
       const double base_lr = cfg.get_float(m.frozen_backbone() ? "adapt.adapter_lr" : "adapt.lr");
       const Row row = choose_learning_rate(ctx, key, lr_factors, base_lr, [&](double lr) {
         seed_everything(derive_seed(ctx.seed(), key + ",init"));
-        GPT model(with_adapter(gpt_options(cfg), m, cfg));
+        GPT model(with_adapter(gpt_options(cfg), m));
         const int64_t n = start_adaptation(*model, *backbone(seed), m, {});
         const double seconds = train(model, post_train, train_options(cfg, "adapt", lr), derive_seed(ctx.seed(), key));
         const double val = evaluate_bpb(model, post_val, eval_batches);
         const double selection_bpb = selection ? evaluate_bpb(model, *selection, eval_batches) : NAN;
         Row metric{{"method", m.name}, {"seed", seed}, {"lr", lr}, {"selection_bpb", selection_bpb}, {"val_bpb", val},
                    {"trainable", n}, {"seconds_per_step", seconds}};
-        if (m.kind == "ntk") metric.emplace_back("kappa_mean", mean_ntk_kappa(*model));
+        if (m.kind == AdaptKind::Ntk) metric.emplace_back("kappa_mean", mean_ntk_kappa(*model));
         ctx.metric(metric);
         ctx.log(key + ", lr " + std::to_string(lr) + ": " + std::to_string(val) + " bpb, " + std::to_string(n) +
                 " trainable, " + std::to_string(seconds * 1e3) + " ms/step");
@@ -154,11 +157,10 @@ void run(RunContext& ctx) {
     ctx.result(m.name + ".trainable_parameters", trainable[m.name]);
     if (lr_factors.size() > 1) ctx.result(m.name + ".chosen_lr", lrs[m.name]);
     if (m.peft_baseline()) best_peft = std::min(best_peft, median);
-    if (m.kind == "ntk") ntk = median;
+    if (m.kind == AdaptKind::Ntk) ntk = median;
     points.push_back({m.name, {static_cast<double>(trainable[m.name])}, {median}, {}});
   }
-  ctx.plot(LinePlot{"Tiny GPT adapted to new fortunes topics (median over seeds)", "trainable parameters",
-                    "validation bits per byte", true, false, points},
+  ctx.plot(LinePlot("Tiny GPT adapted to new fortunes topics (median over seeds)", "trainable parameters", "validation bits per byte").log_x().with(points),
            "bpb_vs_parameters");
   ctx.result("ntk_over_best_peft", ntk / best_peft);
   ctx.claim(make_claim("ntk_within_2_percent_of_best_peft",
@@ -173,10 +175,8 @@ void run(RunContext& ctx) {
 
 }  // namespace
 
-ExperimentDef ntk_attention_finetune_text_experiment() {
-  return {"ntk_attention.finetune_text", "P2 NTK-Attention (arXiv 2406.14036)",
-          "tiny GPT adapted to new fortunes topics: full, LoRA, P-Tuning v2, NTK-Attention",
-          embedded_config("ntk_attention.finetune_text"), /*sweep=*/true, run};
-}
+LMLAB_DEFINE_EXPERIMENT(ntk_attention, finetune_text, run,
+                        ExperimentInfo("P2 NTK-Attention (arXiv 2406.14036)",
+                                       "tiny GPT adapted to new fortunes topics: full, LoRA, P-Tuning v2, NTK-Attention").sweep())
 
 }  // namespace lmlab

@@ -4,7 +4,7 @@
 // a tiny ViT ourselves on Fashion-MNIST classes 0-4 and adapt it to classes 5-9).
 //
 // Per seed: pretrain ViT(classes = 5) on the pretraining classes; per method, copy the backbone
-// into a ViT built with the method's adapter (lmlab/attention/adapters.h), give it a fresh head,
+// into a ViT built with the method's adapter (lmlab/ntk_attention/adapters.h), give it a fresh head,
 // train for adapt.epochs (Adam; the same epochs for all), then measure test accuracy once on
 // test-split images of the new classes. Methods: "full" (all parameters), "head" (the frozen
 // backbone with only the new head trained: the baseline), "lora:r" (LoRA on the
@@ -13,7 +13,7 @@
 // over seeds), trainable parameters; wall time per epoch and, for "ntk", the mean learned kappa
 // are logged to metrics.jsonl. Learning rate: each method's (adapt.lr or adapt.adapter_lr), or with
 // several adapt.lr_factors, the factor whose run is most accurate on selection_examples training
-// images held out of adaptation (adaptation.h, choose_learning_rate).
+// images held out of adaptation (lmlab/ntk_attention/adaptation.h; common/lr_choice.h).
 //
 // Claim, threshold fixed before any run: the paper reports NTK-Attention ahead of or level with
 // LoRA and P-Tuning v2; we require its median test accuracy to be within 2 points of the best
@@ -23,17 +23,21 @@
 #include <chrono>
 #include <map>
 
-#include "adaptation.h"
+#include "common/lr_choice.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
 #include "lmlab/data/fashion_mnist.h"
 #include "lmlab/models/parameters.h"
 #include "lmlab/models/vit.h"
+#include "ntk_attention/finetune_methods.h"
 #include "registry.h"
-#include "stats.h"
+#include "common/stats.h"
 
 namespace lmlab {
 namespace {
+
+using ntk_attention::AdaptKind;
+using ntk_attention::AdaptMethod;
 
 ViTOptions vit_options(const Config& cfg, int64_t classes) {
   return ViTOptions().layers(cfg.get_int("model.layers")).heads(cfg.get_int("model.heads"))
@@ -81,10 +85,7 @@ void run(RunContext& ctx) {
                 post = cfg.get_int_list("adapt_classes");
   LMLAB_CHECK(!seeds.empty() && pre.size() == post.size(), UsageError,
               "need >= 1 seed and as many adapt_classes as pretrain_classes (the head keeps its size)");
-  std::vector<AdaptMethod> methods;
-  const StringList method_names = cfg.get_string_list("methods");
-  for (const auto& name : method_names) methods.push_back(parse_adapt_method(name));
-  check_claim_methods(methods);
+  const std::vector<AdaptMethod> methods = configured_methods(cfg);
   const int64_t classes = static_cast<int64_t>(pre.size());
   const ImageDataset train_all = load_fashion_mnist(ImageSplit::Train), test_all = load_fashion_mnist(ImageSplit::Test);
   // The learning-rate choice's images come from the new classes' training split, apart from adapt's.
@@ -119,46 +120,45 @@ void run(RunContext& ctx) {
   for (size_t i = 0; i < methods.size(); ++i) {
     const AdaptMethod& m = methods[i];
     for (int64_t seed : seeds) {
-      const std::string key = "method=" + method_names[i] + ",seed=" + std::to_string(seed);
+      const std::string key = "method=" + methods[i].name + ",seed=" + std::to_string(seed);
       const double base_lr = cfg.get_float(m.frozen_backbone() ? "adapt.adapter_lr" : "adapt.lr");
       const Row row = choose_learning_rate(ctx, key, lr_factors, base_lr, [&](double lr) {
         seed_everything(derive_seed(ctx.seed(), key + ",init"));
-        ViT model(with_adapter(vit_options(cfg, classes), m, cfg));
+        ViT model(with_adapter(vit_options(cfg, classes), m));
         const int64_t n = start_adaptation(*model, *backbone(seed), m, {"head."});
         const double seconds = train(model, adapt, cfg.get_int("adapt.epochs"), cfg.get_int("adapt.batch"), lr,
                                      derive_seed(ctx.seed(), key + ",shuffle"));
         const double a = accuracy(model, test);
         const double selection = n_selection ? accuracy(model, adapt_split.holdout) : NAN;
-        Row metric{{"method", method_names[i]}, {"seed", seed}, {"lr", lr}, {"selection_accuracy", selection},
+        Row metric{{"method", methods[i].name}, {"seed", seed}, {"lr", lr}, {"selection_accuracy", selection},
                    {"test_accuracy", a}, {"trainable", n}, {"seconds_per_epoch", seconds}};
-        if (m.kind == "ntk") metric.emplace_back("kappa_mean", mean_ntk_kappa(*model));
+        if (m.kind == AdaptKind::Ntk) metric.emplace_back("kappa_mean", mean_ntk_kappa(*model));
         ctx.metric(metric);
         ctx.log(key + ", lr " + std::to_string(lr) + ": test accuracy " + std::to_string(a) + ", " +
                 std::to_string(n) + " trainable, " + std::to_string(seconds) + " s/epoch");
-        return Row{{"method", method_names[i]}, {"seed", seed}, {"test_accuracy", a}, {"trainable", n},
+        return Row{{"method", methods[i].name}, {"seed", seed}, {"test_accuracy", a}, {"trainable", n},
                    {"selection_loss", -selection}};
       });
-      lrs[method_names[i]].push_back(row_number(row, "lr"));
-      acc[method_names[i]].push_back(row_number(row, "test_accuracy"));
-      trainable[method_names[i]] = static_cast<int64_t>(row_number(row, "trainable"));
+      lrs[methods[i].name].push_back(row_number(row, "lr"));
+      acc[methods[i].name].push_back(row_number(row, "test_accuracy"));
+      trainable[methods[i].name] = static_cast<int64_t>(row_number(row, "trainable"));
     }
   }
 
   double best_peft = -1, ntk = -1;
   std::vector<double> xs, ys;
   for (size_t i = 0; i < methods.size(); ++i) {
-    const double median = median_of(acc[method_names[i]]);
-    ctx.result(method_names[i] + ".test_accuracy", median);
-    ctx.result(method_names[i] + ".trainable_parameters", trainable[method_names[i]]);
-    if (lr_factors.size() > 1) ctx.result(method_names[i] + ".chosen_lr", lrs[method_names[i]]);
+    const double median = median_of(acc[methods[i].name]);
+    ctx.result(methods[i].name + ".test_accuracy", median);
+    ctx.result(methods[i].name + ".trainable_parameters", trainable[methods[i].name]);
+    if (lr_factors.size() > 1) ctx.result(methods[i].name + ".chosen_lr", lrs[methods[i].name]);
     if (methods[i].peft_baseline()) best_peft = std::max(best_peft, median);
-    if (methods[i].kind == "ntk") ntk = median;
-    xs.push_back(static_cast<double>(trainable[method_names[i]])), ys.push_back(median);
+    if (methods[i].kind == AdaptKind::Ntk) ntk = median;
+    xs.push_back(static_cast<double>(trainable[methods[i].name])), ys.push_back(median);
   }
   std::vector<Series> points;
-  for (size_t i = 0; i < xs.size(); ++i) points.push_back({method_names[i], {xs[i]}, {ys[i]}, {}});
-  ctx.plot(LinePlot{"ViT adapted from Fashion-MNIST classes 0-4 to 5-9 (median over seeds)", "trainable parameters",
-                    "test accuracy", true, false, points},
+  for (size_t i = 0; i < xs.size(); ++i) points.push_back({methods[i].name, {xs[i]}, {ys[i]}, {}});
+  ctx.plot(LinePlot("ViT adapted from Fashion-MNIST classes 0-4 to 5-9 (median over seeds)", "trainable parameters", "test accuracy").log_x().with(points),
            "accuracy_vs_parameters");
   ctx.result("ntk_minus_best_peft", ntk - best_peft);
   ctx.claim(make_claim("ntk_within_2_points_of_best_peft",
@@ -169,10 +169,8 @@ void run(RunContext& ctx) {
 
 }  // namespace
 
-ExperimentDef ntk_attention_finetune_vit_experiment() {
-  return {"ntk_attention.finetune_vit", "P2 NTK-Attention (arXiv 2406.14036)",
-          "tiny ViT adapted to new Fashion-MNIST classes: full, LoRA, P-Tuning v2, NTK-Attention",
-          embedded_config("ntk_attention.finetune_vit"), /*sweep=*/true, run};
-}
+LMLAB_DEFINE_EXPERIMENT(ntk_attention, finetune_vit, run,
+                        ExperimentInfo("P2 NTK-Attention (arXiv 2406.14036)",
+                                       "tiny ViT adapted to new Fashion-MNIST classes: full, LoRA, P-Tuning v2, NTK-Attention").sweep())
 
 }  // namespace lmlab

@@ -7,7 +7,7 @@
 // x ~ N(0, I_d). A prefix of m tokens gives keys P_K = X_p W_K^T and values P_V = X_p W_V^T. The
 // target for an input sequence X [L, d] is exact attention over [prefix; input]:
 //   y = softmax(q [P_K; K]^T / sqrt(d)) [P_V; V],  q = X W_Q^T, K = X W_K^T, V = X W_V^T.
-// Estimators of y from the input tokens only (lmlab/attention/ntk_attention.h):
+// Estimators of y from the input tokens only (lmlab/ntk_attention/ntk_attention.h):
 //   fitted:      NTK-Attention with Z = m Z', kappa = m softplus(k'), Z' and k' fitted by full-batch
 //                Adam on the mean squared error over train_sequences (the factor m is a fixed change
 //                of units, so Adam's bounded steps reach the O(m) state for every m);
@@ -24,12 +24,12 @@
 #include <algorithm>
 #include <cmath>
 
-#include "lmlab/attention/ntk_attention.h"
+#include "lmlab/ntk_attention/ntk_attention.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
-#include "lmlab/models/exact_attention.h"
+#include "lmlab/models/flash_attention.h"
 #include "registry.h"
-#include "stats.h"
+#include "common/stats.h"
 
 namespace lmlab {
 namespace {
@@ -76,7 +76,7 @@ Row run_point(const Config& cfg, int64_t m, int64_t config_seed, uint64_t seed) 
   auto z_unit = torch::zeros({1, d, d}, torch::requires_grad());
   auto k_unit = torch::full({1, d}, std::log(std::expm1(cfg.get_float("fit.kappa_init"))), torch::requires_grad());
   const auto ntk = [&](const std::array<torch::Tensor, 4>& s) {
-    return attention::ntk_attention(s[0], s[1], s[2], z_unit * units, torch::softplus(k_unit) * units, causal);
+    return ntk_attention::ntk_attention(s[0], s[1], s[2], z_unit * units, torch::softplus(k_unit) * units, causal);
   };
   torch::optim::Adam adam({z_unit, k_unit}, torch::optim::AdamOptions(cfg.get_float("fit.lr")));
   double train_loss = 0;
@@ -89,8 +89,8 @@ Row run_point(const Config& cfg, int64_t m, int64_t config_seed, uint64_t seed) 
   }
   torch::NoGradGuard no_grad;
   const double fitted = relative_error(ntk(test), test[3]);
-  const auto [z, kappa] = attention::ntk_prefix_state(p.prefix_keys, p.prefix_values);
-  const double closed = relative_error(attention::ntk_attention(test[0], test[1], test[2], z, kappa, causal), test[3]);
+  const auto [z, kappa] = ntk_attention::ntk_prefix_state(p.prefix_keys, p.prefix_values);
+  const double closed = relative_error(ntk_attention::ntk_attention(test[0], test[1], test[2], z, kappa, causal), test[3]);
   const double dropped = relative_error(exact_attention(test[0], test[1], test[2], causal), test[3]);
   return {{"m", m}, {"seed", config_seed}, {"fitted_error", fitted}, {"closed_form_error", closed},
           {"no_prefix_error", dropped}, {"train_mse", train_loss}};
@@ -122,11 +122,10 @@ void run(RunContext& ctx) {
   }
   for (const char* name : metrics) ctx.result(name, FloatList(median[name]));
   ctx.result("prefix_lengths", IntList(ms));
-  ctx.plot(LinePlot{"NTK-Attention against exact attention over [prefix; input] (median over seeds)",
-                    "prefix length m", "relative error on held-out inputs", true, true,
+  ctx.plot(LinePlot("NTK-Attention against exact attention over [prefix; input] (median over seeds)", "prefix length m", "relative error on held-out inputs").log_xy().with(
                     {{"NTK-Attention, Z and k fitted by Adam", x, median["fitted_error"], {}},
                      {"NTK-Attention, closed-form Z and k", x, median["closed_form_error"], {}},
-                     {"attention without the prefix", x, median["no_prefix_error"], {}}}},
+                     {"attention without the prefix", x, median["no_prefix_error"], {}}}),
            "prefix_error");
   const double fitted_slope = loglog_slope(x, median["fitted_error"]);
   const double closed_slope = loglog_slope(x, median["closed_form_error"]);
@@ -150,10 +149,8 @@ void run(RunContext& ctx) {
 
 }  // namespace
 
-ExperimentDef ntk_attention_prefix_error_experiment() {
-  return {"ntk_attention.prefix_error", "P2 NTK-Attention (arXiv 2406.14036)",
-          "NTK-Attention against exact attention over a prefix of growing length m",
-          embedded_config("ntk_attention.prefix_error"), /*sweep=*/true, run};
-}
+LMLAB_DEFINE_EXPERIMENT(ntk_attention, prefix_error, run,
+                        ExperimentInfo("P2 NTK-Attention (arXiv 2406.14036)",
+                                       "NTK-Attention against exact attention over a prefix of growing length m").sweep())
 
 }  // namespace lmlab

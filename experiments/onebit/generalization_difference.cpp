@@ -14,7 +14,7 @@
 #include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
 #include "registry.h"
-#include "stats.h"
+#include "common/stats.h"
 #include "two_layer_twins.h"
 
 namespace lmlab {
@@ -29,20 +29,17 @@ void run(RunContext& ctx) {
     const onebit::TwinProblem problem = onebit::make_twin_problem(cfg, target, ctx.seed());
     std::vector<double> x, difference, bit_test, fp_test;
     for (int64_t width : widths) {
-      std::vector<double> d, b, f;
+      std::vector<Row> rows;
       for (int64_t seed : seeds) {
         const std::string key = "target=" + target + ",width=" + std::to_string(width) + ",seed=" + std::to_string(seed);
-        const Row row = ctx.sweep_point(key, [&] {
+        rows.push_back(ctx.sweep_point(key, [&] {
           return onebit::train_twins(ctx, problem, width, derive_seed(ctx.seed(), key));
-        });
-        d.push_back(row_number(row, "gen_difference"));
-        b.push_back(row_number(row, "bit_test_loss"));
-        f.push_back(row_number(row, "fp_test_loss"));
+        }));
       }
       x.push_back(static_cast<double>(width));
-      difference.push_back(median_of(d));
-      bit_test.push_back(median_of(b));
-      fp_test.push_back(median_of(f));
+      difference.push_back(median_of(column(rows, "gen_difference")));
+      bit_test.push_back(median_of(column(rows, "bit_test_loss")));
+      fp_test.push_back(median_of(column(rows, "fp_test_loss")));
     }
     const double slope = loglog_slope(x, difference);
     ctx.result(target + ".gen_difference", FloatList(difference));
@@ -50,8 +47,8 @@ void run(RunContext& ctx) {
     ctx.result(target + ".fp_test_loss", FloatList(fp_test));
     ctx.result(target + ".gen_difference_slope", slope);
     curves.push_back({target + ": mean|f_1bit - f_fp| / rms(y)", x, difference, {}});
-    ctx.plot(LinePlot{"Test loss of the twins (" + target + ")", "width m", "test loss / (mean y^2 / 2)", true, true,
-                      {{"1-bit", x, bit_test, {}}, {"full precision", x, fp_test, {}}}},
+    ctx.plot(LinePlot("Test loss of the twins (" + target + ")", "width m", "test loss / (mean y^2 / 2)").log_xy().with(
+                      {{"1-bit", x, bit_test, {}}, {"full precision", x, fp_test, {}}}),
              target + "_test_loss");
     ctx.claim(make_claim(target + "_gen_difference_falls",
                          "generalization difference (" + target +
@@ -59,16 +56,14 @@ void run(RunContext& ctx) {
                          slope, Comparator::Less, 0.0));
   }
   ctx.result("widths", IntList(widths));
-  ctx.plot(LinePlot{"Generalization difference, median over seeds", "width m", "relative difference", true, true, curves},
+  ctx.plot(LinePlot("Generalization difference, median over seeds", "width m", "relative difference").log_xy().with(curves),
            "gen_difference");
 }
 
 }  // namespace
 
-ExperimentDef onebit_generalization_difference_experiment() {
-  return {"onebit.generalization_difference", "P1 1-bit scaling (arXiv 2411.01663)",
-          "1-bit net vs its full-precision twin on held-out data, against width",
-          embedded_config("onebit.two_layer_twins"), /*sweep=*/true, run};
-}
+LMLAB_DEFINE_EXPERIMENT(onebit, generalization_difference, run,
+                        ExperimentInfo("P1 1-bit scaling (arXiv 2411.01663)",
+                                       "1-bit net vs its full-precision twin on held-out data, against width").sweep().config_of("onebit.two_layer_twins"))
 
 }  // namespace lmlab

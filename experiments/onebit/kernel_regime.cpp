@@ -16,7 +16,7 @@
 #include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
 #include "registry.h"
-#include "stats.h"
+#include "common/stats.h"
 #include "two_layer_twins.h"
 
 namespace lmlab {
@@ -60,10 +60,10 @@ void run(RunContext& ctx) {
         dynamics.push_back({who + label, x, median[std::string(p) + "_" + m], {}});
       loss.push_back({who + "train", x, median[std::string(p) + "_train_loss"], {}});
     }
-    ctx.plot(LinePlot{"Kernel regime (" + target + "): median over seeds", "width m", "relative change", true, true,
-                      dynamics},
+    ctx.plot(LinePlot("Kernel regime (" + target + "): median over seeds", "width m", "relative change").log_xy().with(
+                      dynamics),
              target + "_dynamics");
-    ctx.plot(LinePlot{"Final training loss (" + target + ")", "width m", "loss / (mean y^2 / 2)", true, true, loss},
+    ctx.plot(LinePlot("Final training loss (" + target + ")", "width m", "loss / (mean y^2 / 2)").log_xy().with(loss),
              target + "_loss");
     for (const auto& [m, what] : Labels{{"movement", "relative weight movement"}, {"flips", "fraction of sign flips"},
                                         {"ntk_drift", "relative NTK drift"}}) {
@@ -85,10 +85,8 @@ void run(RunContext& ctx) {
 
 }  // namespace
 
-ExperimentDef onebit_kernel_regime_experiment() {
-  return {"onebit.kernel_regime", "P1 1-bit scaling (arXiv 2411.01663)",
-          "1-bit two-layer nets of growing width train in the kernel regime",
-          embedded_config("onebit.two_layer_twins"), /*sweep=*/true, run};
-}
+LMLAB_DEFINE_EXPERIMENT(onebit, kernel_regime, run,
+                        ExperimentInfo("P1 1-bit scaling (arXiv 2411.01663)",
+                                       "1-bit two-layer nets of growing width train in the kernel regime").sweep().config_of("onebit.two_layer_twins"))
 
 }  // namespace lmlab

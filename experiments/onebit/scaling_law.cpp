@@ -27,8 +27,10 @@
 #include "lmlab/onebit/bit_linear.h"
 #include "lmlab/scaling/power_law.h"
 #include "registry.h"
-#include "stats.h"
-#include "text/lm_training.h"
+#include "common/stats.h"
+#include "common/lm_config.h"
+#include "lmlab/train/evaluate.h"
+#include "lmlab/train/lm_trainer.h"
 
 namespace lmlab {
 namespace {
@@ -176,7 +178,7 @@ void run(RunContext& ctx) {
       }
       by_d.push_back(s);
     }
-    ctx.plot(LinePlot{"Validation loss against tokens (" + precision + ")", "tokens D", "nats per byte", true, true, by_d},
+    ctx.plot(LinePlot("Validation loss against tokens (" + precision + ")", "tokens D", "nats per byte").log_xy().with(by_d),
              precision + "_loss_vs_tokens");
     if (precision == "fp") continue;
     std::vector<double> log_n, gap;
@@ -193,17 +195,14 @@ void run(RunContext& ctx) {
                          slope, Comparator::Less, 0.0));
   }
   ctx.result("parameters", FloatList(n_of_width));
-  ctx.plot(LinePlot{"Validation loss at the largest D against parameters", "non-embedding parameters N",
-                    "nats per byte", true, true, by_n},
+  ctx.plot(LinePlot("Validation loss at the largest D against parameters", "non-embedding parameters N", "nats per byte").log_xy().with(by_n),
            "loss_vs_parameters");
 }
 
 }  // namespace
 
-ExperimentDef onebit_scaling_law_experiment() {
-  return {"onebit.scaling_law", "P1 1-bit scaling (arXiv 2411.01663)",
-          "binary and ternary tiny GPTs and their twins: power laws in N, D, C",
-          embedded_config("onebit.scaling_law"), /*sweep=*/true, run};
-}
+LMLAB_DEFINE_EXPERIMENT(onebit, scaling_law, run,
+                        ExperimentInfo("P1 1-bit scaling (arXiv 2411.01663)",
+                                       "binary and ternary tiny GPTs and their twins: power laws in N, D, C").sweep())
 
 }  // namespace lmlab

@@ -1,4 +1,4 @@
-"""NTK-Attention (P2; lmlab/attention/ntk_attention.h): softmax attention over the input plus a
+"""NTK-Attention (P2; lmlab/ntk_attention/ntk_attention.h): softmax attention over the input plus a
 learned term standing for an infinitely long prefix, with d^2 + d parameters per head.
 
 q [B,H,T,D], k and v [B,H,S,D], Z [H,D,D], kappa [H,D] (>= 0), phi(x) = elu(x / D^(1/4)) + 1:

@@ -1,4 +1,4 @@
-"""The other adapters of P2's comparison (lmlab/attention/{prefix_attention,lora}.h): P-Tuning v2
+"""The other adapters of P2's comparison (lmlab/ntk_attention/{prefix_attention,lora}.h): P-Tuning v2
 prefix attention and LoRA, as torch.nn.Modules running lmlab's C++ layers."""
 from . import _lmlab
 from ._modules import CppModule

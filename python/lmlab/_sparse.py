@@ -1,4 +1,4 @@
-"""Sparse softmax attention and the mass-based sparsity measure k_eps (P3; lmlab/attention/sparse.h)."""
+"""Sparse softmax attention and the mass-based sparsity measure k_eps (P3; lmlab/sparse_attention/sparse_attention.h)."""
 import collections
 
 from . import _lmlab

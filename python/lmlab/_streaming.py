@@ -1,5 +1,5 @@
 """One-pass streaming attention in sublinear space, its polynomial method and output sketch (P5;
-lmlab/attention/{streaming,polynomial,count_sketch}.h). Everything here runs in float64 without
+lmlab/streaming_attention/{streaming_attention,exp_polynomial,polynomial_features,count_sketch}.h). Everything here runs in float64 without
 autograd: the state is a running sum, not a differentiable layer."""
 from . import _lmlab
 

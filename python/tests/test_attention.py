@@ -26,7 +26,7 @@ def qkv(t, s, d, dtype=torch.float32, seed=0):
 
 
 def bound(s, d):
-    """The float32 bound of tests/models/exact_attention_test.cpp for entries in [-2, 2)."""
+    """The float32 bound of tests/models/flash_attention_test.cpp for entries in [-2, 2)."""
     return 8 * (4 * d ** 1.5 + s + 4) * U
 
 

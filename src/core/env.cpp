@@ -11,7 +11,7 @@
 
 #include "core/build_info.h"
 #include "lmlab/core/error.h"
-#include "lmlab/kernels/simd.h"
+#include "lmlab/kernels/dispatch.h"
 
 namespace lmlab {
 namespace {

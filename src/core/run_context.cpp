@@ -92,15 +92,24 @@ Row RunContext::sweep_point(const std::string& key, const std::function<Row()>& 
   return row;
 }
 
+const Value& row_value(const Row& row, const std::string& key) {
+  for (const auto& [k, v] : row)
+    if (k == key) return v;
+  throw InternalError("sweep row has no field '" + key + "'");
+}
+
 double row_number(const Row& row, const std::string& key) {
-  for (const auto& [k, v] : row) {
-    if (k != key) continue;
-    if (auto d = std::get_if<double>(&v)) return *d;
-    if (auto i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
-    LMLAB_ASSERT(false, "row field '", key, "' is a ", type_name(v), ", not a number");
-  }
-  LMLAB_ASSERT(false, "row has no field '", key, "'");
-  return 0.0;
+  const Value& v = row_value(row, key);
+  if (auto d = std::get_if<double>(&v)) return *d;
+  if (auto i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
+  throw InternalError("sweep row field '" + key + "' is a " + type_name(v) + ", not a number");
+}
+
+std::vector<double> column(const std::vector<Row>& rows, const std::string& key) {
+  std::vector<double> out;
+  out.reserve(rows.size());
+  for (const Row& r : rows) out.push_back(row_number(r, key));
+  return out;
 }
 
 }  // namespace lmlab

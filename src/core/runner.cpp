@@ -97,16 +97,25 @@ void write_summary(const ExperimentDef& def, const RunContext& ctx, const std::s
 
 }  // namespace
 
-Config resolve_config(const ExperimentDef& def, const RunOptions& options) {
+namespace {
+
+// The one layering of every run's config: the defaults, [quick] when quick, the TOML file
+// `overrides` when given, then the key=value `sets`.
+Config layer_config(const ExperimentDef& def, bool quick, const std::string& overrides,
+                    const std::vector<std::string>& sets) {
   Config config = Config::from_toml(def.default_config, "defaults of " + def.name);
-  if (options.quick) config.apply_quick();
-  if (!options.config_file.empty()) {
-    LMLAB_CHECK(file_exists(options.config_file), UsageError, "--config ", options.config_file,
-                ": no such file");
-    config.merge_toml(read_file(options.config_file), options.config_file);
-  }
-  for (const std::string& s : options.sets) config.set(s);
+  if (quick) config.apply_quick();
+  if (!overrides.empty()) config.merge_toml(read_file(overrides), overrides);
+  for (const std::string& s : sets) config.set(s);
   return config;
+}
+
+}  // namespace
+
+Config resolve_config(const ExperimentDef& def, const RunOptions& options) {
+  LMLAB_CHECK(options.config_file.empty() || file_exists(options.config_file), UsageError, "--config ",
+              options.config_file, ": no such file");
+  return layer_config(def, options.quick, options.config_file, options.sets);
 }
 
 RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
@@ -131,9 +140,7 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
       thread_note = "note: the run started with " + std::to_string(m.threads) + " threads and resumes with " +
                     std::to_string(threads) + "; the points computed now may differ in the last bits from an "
                     "uninterrupted run";
-    config = Config::from_toml(def.default_config, "defaults of " + def.name);
-    if (quick) config.apply_quick();
-    config.merge_toml(read_file(dir + "/config.toml"), dir + "/config.toml");
+    config = layer_config(def, quick, dir + "/config.toml", {});  // the resolved config it started with
     make_directories(dir);
   } else {
     config = resolve_config(def, options);

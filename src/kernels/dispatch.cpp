@@ -1,10 +1,10 @@
 // SIMD level detection, the LMLAB_SIMD override and the separate AVX512-VNNI check
-// (include/lmlab/kernels/simd.h). Each level checks every ISA flag its kernel files are built with.
+// (include/lmlab/kernels/dispatch.h). Each level checks every ISA flag its kernel files are built with.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
-#include "lmlab/kernels/simd.h"
+#include "lmlab/kernels/dispatch.h"
 
 namespace lmlab {
 

@@ -1,5 +1,5 @@
 // Private header: not part of lmlab's API. The flash-attention kernels of
-// include/lmlab/kernels/attention.h (contract and equations there), written once over a vector
+// include/lmlab/kernels/flash_attention.h (contract and equations there), written once over a vector
 // type V and instantiated per ISA in {scalar,avx2,avx512}/flash_attention_<isa>.cpp. V provides:
 //   W (lanes), R (register type), kMR, kNV (register block: kMR rows x kNV vectors),
 //   zero(), set1(f), load(p), store(p, r), fmadd(a, b, c) = a*b + c, add, mul, sub, max,
@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "lmlab/kernels/attention.h"
+#include "lmlab/kernels/flash_attention.h"
 
 namespace lmlab::kernels::flash {
 // Internal linkage: each ISA file compiles its own copy with its own flags, so the linker must not

@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "lmlab/core/error.h"
-#include "lmlab/models/exact_attention.h"
+#include "lmlab/models/flash_attention.h"
 
 namespace lmlab {
 
@@ -35,10 +35,10 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(const MultiHeadAttentionOptions& 
   LMLAB_CHECK(c >= 1 && c % h == 0, UsageError, "attention width ", c,
               " is not a positive multiple of heads ", h, "; choose width = heads * head_dim (e.g. ",
               h * std::max<int64_t>(1, (c + h - 1) / h), ")");
-  q_ = make_linear(options.linear(), c, c, options.bias());
-  k_ = make_linear(options.linear(), c, c, options.bias());
-  v_ = make_linear(options.linear(), c, c, options.bias());
-  o_ = make_linear(options.linear(), c, c, options.bias());
+  q_ = make_linear(options.linear(), c, c, options.bias(), LinearRole::AttnQ);
+  k_ = make_linear(options.linear(), c, c, options.bias(), LinearRole::AttnK);
+  v_ = make_linear(options.linear(), c, c, options.bias(), LinearRole::AttnV);
+  o_ = make_linear(options.linear(), c, c, options.bias(), LinearRole::AttnO);
   register_module("q", q_.ptr());
   register_module("k", k_.ptr());
   register_module("v", v_.ptr());

@@ -1,10 +1,10 @@
 // Exact attention composed from LibTorch ops, and its closed-form backward
-// (include/lmlab/models/exact_attention.h).
+// (include/lmlab/models/flash_attention.h).
 #include <cmath>
 #include <limits>
 
 #include "lmlab/core/error.h"
-#include "lmlab/models/exact_attention.h"
+#include "lmlab/models/flash_attention.h"
 
 namespace lmlab {
 

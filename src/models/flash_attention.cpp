@@ -1,9 +1,9 @@
-// flash_attention (include/lmlab/models/exact_attention.h): LibTorch tensors in and out of the
-// tiled kernels of lmlab/kernels/attention.h, with a custom autograd backward.
+// flash_attention (include/lmlab/models/flash_attention.h): LibTorch tensors in and out of the
+// tiled kernels of lmlab/kernels/flash_attention.h, with a custom autograd backward.
 //
 // Shapes: q [B,H,T,D], k and v [B,H,S,D]. The kernels take one (b, h) slice at a time, padded:
 // the head dim to Dp (a multiple of 16) and the keys to Sp (a multiple of 64) with zeros, q
-// multiplied by 1/sqrt(D) first. The forward splits (slice, 32-row query tile) work items across
+// multiplied by 1/sqrt(D) first. The forward splits (slice, query tile of kFlashQueryTile rows) work items across
 // threads; the backward splits slices. Every row's arithmetic is the same however the work is
 // split, so results do not depend on the thread count.
 #include <cmath>
@@ -12,8 +12,8 @@
 #include <ATen/Parallel.h>
 
 #include "lmlab/core/error.h"
-#include "lmlab/kernels/attention.h"
-#include "lmlab/models/exact_attention.h"
+#include "lmlab/kernels/flash_attention.h"
+#include "lmlab/models/flash_attention.h"
 #include "models/flash_slices.h"
 
 namespace lmlab {
@@ -46,20 +46,15 @@ class FlashAttentionFunction : public torch::autograd::Function<FlashAttentionFu
     const auto vp = pd.pad(v, pd.sp);
     auto o = torch::empty({pd.b * pd.h, pd.t, pd.dp}, q.options());
     auto lse = torch::empty({pd.b * pd.h, pd.t}, q.options());
-    const auto& kernel = kn::attention_kernels().flash_forward;
-    constexpr int64_t kRows = kn::kFlashQueryTile;  // query rows per work item
-    const int64_t tiles = (pd.t + kRows - 1) / kRows;
-    at::parallel_for(0, pd.b * pd.h * tiles, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t item = begin; item < end; ++item) {
-        const int64_t bh = item / tiles, row = item % tiles * kRows;
-        const kn::FlashForwardArgs args{qs.data_ptr<float>() + bh * pd.t * pd.dp,
-                                        kt.data_ptr<float>() + bh * pd.dp * pd.sp,
-                                        vp.data_ptr<float>() + bh * pd.sp * pd.dp,
-                                        o.data_ptr<float>() + bh * pd.t * pd.dp,
-                                        lse.data_ptr<float>() + bh * pd.t,
-                                        pd.t, pd.s, pd.sp, pd.dp, causal};
-        kernel(args, row, std::min(pd.t, row + kRows));
-      }
+    const auto& kernel = kn::flash_attention_kernels().flash_forward;
+    pd.for_each_query_tile([&](int64_t bh, int64_t row_begin, int64_t row_end) {
+      const kn::FlashForwardArgs args{qs.data_ptr<float>() + bh * pd.t * pd.dp,
+                                      kt.data_ptr<float>() + bh * pd.dp * pd.sp,
+                                      vp.data_ptr<float>() + bh * pd.sp * pd.dp,
+                                      o.data_ptr<float>() + bh * pd.t * pd.dp,
+                                      lse.data_ptr<float>() + bh * pd.t,
+                                      pd.t, pd.s, pd.sp, pd.dp, causal};
+      kernel(args, row_begin, row_end);
     });
     ctx->save_for_backward({q, k, v, o, lse});
     ctx->saved_data["causal"] = causal;
@@ -81,7 +76,7 @@ class FlashAttentionFunction : public torch::autograd::Function<FlashAttentionFu
     const auto dout = pd.pad(grads[0], pd.t);
     const auto delta = (dout * o).sum(-1).contiguous();
     auto dq = torch::zeros_like(qs), dk = torch::zeros_like(kp), dv = torch::zeros_like(vp);
-    const auto& kernel = kn::attention_kernels().flash_backward;
+    const auto& kernel = kn::flash_attention_kernels().flash_backward;
     at::parallel_for(0, pd.b * pd.h, 1, [&](int64_t begin, int64_t end) {
       for (int64_t bh = begin; bh < end; ++bh) {
         const int64_t qo = bh * pd.t * pd.dp, ko = bh * pd.sp * pd.dp;

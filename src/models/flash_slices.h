@@ -1,13 +1,15 @@
 // Private header: not part of lmlab's API. The flash kernels' view of one attention call
-// (lmlab/kernels/attention.h layout), shared by flash_attention and NTK-Attention's wrapper.
+// (lmlab/kernels/flash_attention.h layout), shared by flash_attention and NTK-Attention's wrapper.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
-#include "lmlab/kernels/attention.h"
+#include "lmlab/kernels/flash_attention.h"
 
 namespace lmlab {
 
@@ -30,6 +32,20 @@ struct FlashSlices {
   torch::Tensor tiles_transposed(const torch::Tensor& x) const {
     return x.view({b * h, sp / kernels::kFlashKeyTile, kernels::kFlashKeyTile, dp})
         .transpose(2, 3).contiguous();
+  }
+  // Calls f(bh, row_begin, row_end) for every slice bh and query tile of kFlashQueryTile rows, the
+  // (slice, tile) work items spread over threads (at::parallel_for). A row's arithmetic does not
+  // depend on how the items are split, so neither do the results.
+  template <class F>
+  void for_each_query_tile(const F& f) const {
+    constexpr int64_t rows = kernels::kFlashQueryTile;
+    const int64_t tiles = (t + rows - 1) / rows;
+    at::parallel_for(0, b * h * tiles, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t row = item % tiles * rows;
+        f(item / tiles, row, std::min(t, row + rows));
+      }
+    });
   }
   // contiguous [B*H, rows_to, Dp] -> [B,H,rows,D]
   torch::Tensor unpad(const torch::Tensor& x, int64_t rows) const {

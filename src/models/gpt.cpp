@@ -55,7 +55,7 @@ GPTImpl::GPTImpl(const GPTOptions& options) : options_(options) {
   }
   ln_f_ = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c})));
   if (!options.tied_head()) {
-    head_ = make_linear(options.linear(), c, options.vocab(), /*bias=*/false);
+    head_ = make_linear(options.linear(), c, options.vocab(), /*bias=*/false, LinearRole::Head);
     register_module("head", head_.ptr());
   }
 

@@ -5,18 +5,39 @@
 
 namespace lmlab {
 
+const char* linear_role_name(LinearRole role) {
+  switch (role) {
+    case LinearRole::AttnQ: return "attn.q";
+    case LinearRole::AttnK: return "attn.k";
+    case LinearRole::AttnV: return "attn.v";
+    case LinearRole::AttnO: return "attn.o";
+    case LinearRole::MlpHidden: return "mlp.fc";
+    case LinearRole::MlpOut: return "mlp.out";
+    case LinearRole::Patch: return "patch";
+    case LinearRole::Head: return "head";
+  }
+  LMLAB_ASSERT(false, "unknown LinearRole ", static_cast<int>(role));
+  return "";
+}
+
+bool is_attention_projection(LinearRole role) {
+  return role == LinearRole::AttnQ || role == LinearRole::AttnK || role == LinearRole::AttnV ||
+         role == LinearRole::AttnO;
+}
+
 LinearFactory default_linear_factory() {
-  return [](int64_t in, int64_t out, bool bias) {
+  return [](int64_t in, int64_t out, bool bias, LinearRole) {
     return torch::nn::AnyModule(torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
   };
 }
 
-torch::nn::AnyModule make_linear(const LinearFactory& factory, int64_t in, int64_t out, bool bias) {
-  LMLAB_CHECK(factory, UsageError, "no linear factory set for a ", in, " -> ", out,
-              " layer; leave the option at its default (default_linear_factory())");
-  torch::nn::AnyModule layer = factory(in, out, bias);
-  LMLAB_CHECK(!layer.is_empty(), UsageError, "the linear factory returned an empty module for a ",
-              in, " -> ", out, " layer; return torch::nn::AnyModule(your_module)");
+torch::nn::AnyModule make_linear(const LinearFactory& factory, int64_t in, int64_t out, bool bias,
+                                 LinearRole role) {
+  LMLAB_CHECK(factory, UsageError, "no linear factory set for the ", linear_role_name(role), " layer ", in,
+              " -> ", out, "; leave the option at its default (default_linear_factory())");
+  torch::nn::AnyModule layer = factory(in, out, bias, role);
+  LMLAB_CHECK(!layer.is_empty(), UsageError, "the linear factory returned an empty module for the ",
+              linear_role_name(role), " layer ", in, " -> ", out, "; return torch::nn::AnyModule(your_module)");
   return layer;
 }
 

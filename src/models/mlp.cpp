@@ -31,7 +31,8 @@ MLPImpl::MLPImpl(const MLPOptions& options) : options_(options) {
                 " (in, hidden..., out)");
   }
   for (size_t i = 0; i + 1 < sizes.size(); ++i) {
-    layers_.push_back(make_linear(options.linear(), sizes[i], sizes[i + 1], options.bias()));
+    layers_.push_back(make_linear(options.linear(), sizes[i], sizes[i + 1], options.bias(),
+                                   i + 2 < sizes.size() ? LinearRole::MlpHidden : LinearRole::MlpOut));
     register_module("fc" + std::to_string(i), layers_.back().ptr());
   }
 }

@@ -33,7 +33,7 @@ ViTImpl::ViTImpl(const ViTOptions& options) : options_(options) {
   const int64_t c = options.width(), p = options.patch(), side = options.image() / p;
   cls_ = register_parameter("cls", torch::zeros({1, 1, c}));
   pos_ = register_parameter("pos", torch::zeros({1, side * side + 1, c}));
-  patch_ = make_linear(options.linear(), options.channels() * p * p, c, /*bias=*/true);
+  patch_ = make_linear(options.linear(), options.channels() * p * p, c, /*bias=*/true, LinearRole::Patch);
   register_module("patch", patch_.ptr());
   drop_ = register_module("drop", torch::nn::Dropout(options.dropout()));
   auto blocks = register_module("blocks", torch::nn::ModuleList());
@@ -48,7 +48,7 @@ ViTImpl::ViTImpl(const ViTOptions& options) : options_(options) {
     blocks->push_back(blocks_.back());
   }
   ln_f_ = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c})));
-  head_ = make_linear(options.linear(), c, options.classes(), /*bias=*/true);
+  head_ = make_linear(options.linear(), c, options.classes(), /*bias=*/true, LinearRole::Head);
   register_module("head", head_.ptr());
 
   torch::NoGradGuard no_grad;

@@ -49,7 +49,7 @@ torch::Tensor bit_linear(const torch::Tensor& x, const torch::Tensor& weight, co
 void BitLinearImpl::set_packed(std::shared_ptr<PackedLinearImpl> packed) { packed_ = std::move(packed); }
 
 LinearFactory bit_linear_factory(const BitLinearOptions& like) {
-  return [like](int64_t in, int64_t out, bool bias) {
+  return [like](int64_t in, int64_t out, bool bias, LinearRole) {
     BitLinearOptions options = like;
     return torch::nn::AnyModule(BitLinear(options.in(in).out(out).bias(bias)));
   };

@@ -74,8 +74,8 @@ TEST_F(Cli, HelpAndListAndInfo) {
   EXPECT_EQ(lmlab("reproduce --help").code, 0);
   Result list = lmlab("list");
   EXPECT_EQ(list.code, 0);
-  EXPECT_NE(list.output.find("fmnist.mlp"), std::string::npos);
-  EXPECT_NE(list.output.find("text.gpt"), std::string::npos);
+  EXPECT_NE(list.output.find("foundation.fmnist_mlp"), std::string::npos);
+  EXPECT_NE(list.output.find("foundation.text_gpt"), std::string::npos);
   Result info = lmlab("info", "LMLAB_SIMD=scalar");
   EXPECT_EQ(info.code, 0);
   EXPECT_NE(info.output.find("libtorch"), std::string::npos) << info.output;
@@ -88,7 +88,7 @@ TEST_F(Cli, UsageErrorsExitWithTwo) {
   Result unknown = lmlab("run no.such");
   EXPECT_EQ(unknown.code, 2);
   EXPECT_NE(unknown.output.find("unknown experiment 'no.such'"), std::string::npos) << unknown.output;
-  EXPECT_NE(unknown.output.find("fmnist.mlp"), std::string::npos) << unknown.output;
+  EXPECT_NE(unknown.output.find("foundation.fmnist_mlp"), std::string::npos) << unknown.output;
 
   Result key = lmlab(std::string("run ") + kSweep + " --quick --set no_such_key=1");
   EXPECT_EQ(key.code, 2);
@@ -118,10 +118,10 @@ TEST_F(Cli, NonWritableOutputIsADataError) {
 }
 
 TEST_F(Cli, MissingDataPackageIsADataErrorAndMarksTheRunFailed) {
-  Result r = lmlab("run fmnist.mlp --quick", "LMLAB_DATA_DIR=" + (dir_ / "nowhere").string());
+  Result r = lmlab("run foundation.fmnist_mlp --quick", "LMLAB_DATA_DIR=" + (dir_ / "nowhere").string());
   EXPECT_EQ(r.code, 3) << r.output;
   EXPECT_NE(r.output.find("dataset-fashion-mnist"), std::string::npos) << r.output;
-  const fs::path run = only_run(dir_ / "runs" / "fmnist.mlp");
+  const fs::path run = only_run(dir_ / "runs" / "foundation.fmnist_mlp");
   ASSERT_TRUE(fs::exists(run / "FAILED"));
   const json s = read_json(run / "summary.json");
   EXPECT_EQ(s["status"], "failed");
@@ -135,16 +135,16 @@ TEST_F(Cli, ResumeRejectsNonRunsAndNonSweeps) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("not an lmlab run directory"), std::string::npos) << r.output;
 
-  // A failed fmnist.mlp run directory: fmnist.mlp is not a sweep.
-  lmlab("run fmnist.mlp --quick", "LMLAB_DATA_DIR=" + (dir_ / "nowhere").string());
-  const fs::path run = only_run(dir_ / "runs" / "fmnist.mlp");
+  // A failed foundation.fmnist_mlp run directory: foundation.fmnist_mlp is not a sweep.
+  lmlab("run foundation.fmnist_mlp --quick", "LMLAB_DATA_DIR=" + (dir_ / "nowhere").string());
+  const fs::path run = only_run(dir_ / "runs" / "foundation.fmnist_mlp");
   const std::string before = read_json(run / "summary.json").dump();
-  r = lmlab("run fmnist.mlp --resume " + run.string());
+  r = lmlab("run foundation.fmnist_mlp --resume " + run.string());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("is not a sweep"), std::string::npos) << r.output;
   r = lmlab(std::string("run ") + kSweep + " --resume " + run.string());
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("is a run of 'fmnist.mlp'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("is a run of 'foundation.fmnist_mlp'"), std::string::npos) << r.output;
   EXPECT_EQ(read_json(run / "summary.json").dump(), before) << "a refused resume must not touch the run";
 }
 

@@ -1,12 +1,15 @@
-// check_claim_methods (experiments/ntk_attention/adaptation.h): the fine-tuning experiments refuse,
+// check_claim_methods (experiments/ntk_attention/finetune_methods.h): the fine-tuning experiments refuse,
 // before any training, a method list their claims cannot be computed from.
 #include <gtest/gtest.h>
 
-#include "ntk_attention/adaptation.h"
+#include "ntk_attention/finetune_methods.h"
 #include "support/usage_error.h"
 
 namespace lmlab {
 namespace {
+
+using ntk_attention::AdaptMethod;
+using ntk_attention::parse_adapt_method;
 
 std::vector<AdaptMethod> parse(const std::vector<std::string>& names) {
   std::vector<AdaptMethod> methods;

@@ -1,5 +1,5 @@
 // The learning-rate choice of the ntk_attention.finetune_* experiments (choose_learning_rate and
-// check_lr_factors in experiments/ntk_attention/adaptation.h): the factor with the lowest
+// check_lr_factors in experiments/common/lr_choice.h): the factor with the lowest
 // selection loss wins, a diverged (NaN) run never does, one factor means no choice, and a resumed
 // run reuses the stored trials.
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <map>
 
-#include "ntk_attention/adaptation.h"
+#include "common/lr_choice.h"
 #include "support/usage_error.h"
 
 namespace lmlab {

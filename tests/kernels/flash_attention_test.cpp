@@ -1,4 +1,4 @@
-// flash_forward and flash_backward (lmlab/kernels/attention.h) of every SIMD level against a
+// flash_forward and flash_backward (lmlab/kernels/flash_attention.h) of every SIMD level against a
 // double-precision reference written as plain loops, over awkward sizes: T and S around the
 // 128-row and 64-key tiles, D around the 16-float padding, causal and not, T < S.
 //
@@ -16,7 +16,7 @@
 #include <sstream>
 #include <vector>
 
-#include "lmlab/kernels/attention.h"
+#include "lmlab/kernels/flash_attention.h"
 
 namespace lmlab::kernels {
 namespace {
@@ -144,7 +144,7 @@ class FlashAttention : public ::testing::TestWithParam<SimdLevel> {
     if (GetParam() > detected_simd_level())
       GTEST_SKIP() << "this CPU lacks " << simd_level_name(GetParam());
   }
-  const AttentionKernels& kernels() const { return attention_kernels_for(GetParam()); }
+  const FlashAttentionKernels& kernels() const { return flash_attention_kernels_for(GetParam()); }
 };
 
 TEST_P(FlashAttention, ForwardMatchesDoubleReference) {

@@ -101,12 +101,19 @@ TEST(GPT, InitialisationIsGPT2AndDeterministic) {
 
 TEST(GPT, EveryLinearLayerComesFromTheFactory) {
   int calls = 0;
-  auto counting = [&](int64_t in, int64_t out, bool bias) {
+  std::vector<std::string> roles;
+  auto counting = [&](int64_t in, int64_t out, bool bias, LinearRole role) {
     ++calls;
+    roles.push_back(linear_role_name(role));
     return torch::nn::AnyModule(torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
   };
   GPT gpt(tiny().tied_head(false).linear(counting));
   EXPECT_EQ(calls, 2 * 6 + 1);  // per block q, k, v, o, fc0, fc1; plus the head
+  const std::vector<std::string> block{"attn.q", "attn.k", "attn.v", "attn.o", "mlp.fc", "mlp.out"};
+  std::vector<std::string> want = block;
+  want.insert(want.end(), block.begin(), block.end());
+  want.push_back("head");
+  EXPECT_EQ(roles, want);
 }
 
 namespace {

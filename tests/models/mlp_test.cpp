@@ -44,19 +44,22 @@ TEST(MLP, ActivationNames) {
 
 TEST(MLP, UsesTheLinearFactoryForEveryLayer) {
   std::vector<std::vector<int64_t>> calls;
-  auto factory = [&](int64_t in, int64_t out, bool bias) {
+  std::vector<LinearRole> roles;
+  auto factory = [&](int64_t in, int64_t out, bool bias, LinearRole role) {
     calls.push_back({in, out, bias});
+    roles.push_back(role);
     return torch::nn::AnyModule(torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
   };
   MLP mlp(MLPOptions(5, {6}, 2).bias(false).linear(factory));
   EXPECT_EQ(calls, (std::vector<std::vector<int64_t>>{{5, 6, 0}, {6, 2, 0}}));
+  EXPECT_EQ(roles, (std::vector<LinearRole>{LinearRole::MlpHidden, LinearRole::MlpOut}));
   EXPECT_EQ(mlp->parameters().size(), 2u);
 }
 
 TEST(MLP, BadOptionsAndInputsAreUsageErrors) {
   EXPECT_THROW(MLP(MLPOptions(0, {4}, 2)), UsageError);
   EXPECT_THROW(MLP(MLPOptions(3, {4, 0}, 2)), UsageError);
-  EXPECT_THROW(MLP(MLPOptions(3, {4}, 2).linear([](int64_t, int64_t, bool) { return torch::nn::AnyModule(); })),
+  EXPECT_THROW(MLP(MLPOptions(3, {4}, 2).linear([](int64_t, int64_t, bool, LinearRole) { return torch::nn::AnyModule(); })),
                UsageError);
   MLP mlp(MLPOptions(3, {4}, 2));
   EXPECT_THROW(mlp(torch::randn({2, 4})), UsageError);

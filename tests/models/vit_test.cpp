@@ -36,7 +36,7 @@ TEST(ViT, ImagesInABatchAreIndependentAndPatchesAllMatter) {
 
 TEST(ViT, EveryLinearLayerComesFromTheFactory) {
   std::vector<std::vector<int64_t>> calls;
-  auto factory = [&](int64_t in, int64_t out, bool bias) {
+  auto factory = [&](int64_t in, int64_t out, bool bias, LinearRole) {
     calls.push_back({in, out, bias});
     return torch::nn::AnyModule(torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
   };

@@ -46,7 +46,7 @@ bool is_png(const std::string& path) {
 }
 
 LinePlot two_series_plot() {
-  LinePlot plot{"loss vs width", "width", "loss", true, true, {}};
+  LinePlot plot = LinePlot("loss vs width", "width", "loss").log_xy();
   plot.series.push_back({"train_loss", {8, 16, 32, 64}, {1.0, 0.5, 0.25, 0.125}, {0.1, 0.05, 0.02, 0.01}});
   plot.series.push_back({"it's test", {8, 16, 32, 64}, {2.0, 1.1, 0.6, 0.3}, {}});
   return plot;
@@ -87,7 +87,7 @@ TEST(Plot, NonFiniteAndNonPositiveLogPointsAreSkippedWithANote) {
 
 TEST(Plot, NothingDrawableIsADataError) {
   const std::string dir = temp_dir("nothing");
-  LinePlot plot{"t", "x", "y", false, true, {{"s", {1, 2}, {0, -1}, {}}}};
+  LinePlot plot = LinePlot("t", "x", "y").log_y().with({{"s", {1, 2}, {0, -1}, {}}});
   EXPECT_THROW(render_line_plot(plot, dir + "/p"), DataError);
   EXPECT_TRUE(fs::is_empty(dir));
   fs::remove_all(dir);
@@ -96,13 +96,13 @@ TEST(Plot, NothingDrawableIsADataError) {
 TEST(Plot, BadLinePlotInputIsAUsageError) {
   const std::string dir = temp_dir("bad");
   const std::string stem = dir + "/p";
-  EXPECT_THROW(render_line_plot(LinePlot{"t", "x", "y", false, false, {}}, stem), UsageError);
-  EXPECT_THROW(render_line_plot(LinePlot{"t", "x", "y", false, false, {{"s", {1, 2, 3}, {1, 2}, {}}}}, stem),
+  EXPECT_THROW(render_line_plot(LinePlot("t", "x", "y"), stem), UsageError);
+  EXPECT_THROW(render_line_plot(LinePlot("t", "x", "y").with({{"s", {1, 2, 3}, {1, 2}, {}}}), stem),
                UsageError);
-  EXPECT_THROW(render_line_plot(LinePlot{"t", "x", "y", false, false, {{"s", {1, 2}, {1, 2}, {0.1}}}}, stem),
+  EXPECT_THROW(render_line_plot(LinePlot("t", "x", "y").with({{"s", {1, 2}, {1, 2}, {0.1}}}), stem),
                UsageError);
-  EXPECT_THROW(render_line_plot(LinePlot{"t", "x", "y", false, false, {{"s", {}, {}, {}}}}, stem), UsageError);
-  EXPECT_THROW(render_line_plot(LinePlot{"t", "x", "y", false, false, {{"s", {1}, {1}, {-0.5}}}}, stem),
+  EXPECT_THROW(render_line_plot(LinePlot("t", "x", "y").with({{"s", {}, {}, {}}}), stem), UsageError);
+  EXPECT_THROW(render_line_plot(LinePlot("t", "x", "y").with({{"s", {1}, {1}, {-0.5}}}), stem),
                UsageError);
   EXPECT_THROW(render_line_plot(two_series_plot(), dir + "/no/such/dir/p"), DataError);
   EXPECT_TRUE(fs::is_empty(dir));

@@ -31,7 +31,7 @@ class Report : public ::testing::Test {
     garbled_ = make_run("garbled");
     missing_ = root_ + "/missing";
 
-    json summary = {{"experiment", "fmnist.mlp"}, {"paper", "P1 (arXiv 2411.01663)"}, {"version", "0.1.0"},
+    json summary = {{"experiment", "foundation.fmnist_mlp"}, {"paper", "P1 (arXiv 2411.01663)"}, {"version", "0.1.0"},
                     {"git_sha", "abc123"},        {"seed", 1},                       {"quick", true},
                     {"status", "ok"},             {"wall_s", 12.3456789}};
     summary["environment"] = {{"libtorch", "1.13.1"}, {"threads", "2"}, {"simd_in_use", "avx2"}};
@@ -115,7 +115,7 @@ TEST_F(Report, ClaimsJsonListsEveryClaimOfReadableRuns) {
   const json claims = json::parse(claims_json(dirs()));
   ASSERT_TRUE(claims.is_array());
   ASSERT_EQ(claims.size(), 2u);
-  EXPECT_EQ(claims[0]["experiment"], "fmnist.mlp");
+  EXPECT_EQ(claims[0]["experiment"], "foundation.fmnist_mlp");
   EXPECT_EQ(claims[0]["paper"], "P1 (arXiv 2411.01663)");
   EXPECT_EQ(claims[0]["run_dir"], ok_);
   EXPECT_EQ(claims[0]["id"], "accuracy");

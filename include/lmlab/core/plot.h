@@ -29,7 +29,15 @@ struct Series {
   std::vector<double> yerr;  // empty: no error bars; else one half-width per point
 };
 
+// LinePlot("title", "x label", "y label").log_xy().with({series...}): linear axes unless asked.
 struct LinePlot {
+  LinePlot(std::string title, std::string xlabel, std::string ylabel)
+      : title(std::move(title)), xlabel(std::move(xlabel)), ylabel(std::move(ylabel)) {}
+  LinePlot& log_x() { logx = true; return *this; }
+  LinePlot& log_y() { logy = true; return *this; }
+  LinePlot& log_xy() { return log_x().log_y(); }
+  LinePlot& with(std::vector<Series> s) { series = std::move(s); return *this; }
+
   std::string title, xlabel, ylabel;
   bool logx = false, logy = false;
   std::vector<Series> series;

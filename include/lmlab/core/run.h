@@ -69,7 +69,11 @@ class RunContext {
   std::map<std::string, Row> finished_points_;
 };
 
-// Reads the `key` field of a sweep row; InternalError if it is missing or of another type.
+// The `key` field of a sweep row; InternalError if it is missing.
+const Value& row_value(const Row& row, const std::string& key);
+// The `key` field of a sweep row as a number; InternalError if it is missing or not a number.
 double row_number(const Row& row, const std::string& key);
+// row_number(row, key) of every row, in order: one column of a sweep's results.
+std::vector<double> column(const std::vector<Row>& rows, const std::string& key);
 
 }  // namespace lmlab

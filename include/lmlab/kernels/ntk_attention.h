@@ -1,7 +1,7 @@
 // NTK-Attention (arXiv:2406.14036, "Infinite-long prefix"; NOTES P2) for one
 // (batch, head) slice: exact softmax attention over the T input keys plus a prefix term that
 // stands for an infinitely long prefix, chosen once per process from the SIMD level. Torch-free;
-// the autograd wrapper is lmlab/attention/ntk_attention.h.
+// the autograd wrapper is lmlab/ntk_attention/ntk_attention.h.
 //
 // Per query row i, with s_ij = q_i.k_j (q already scaled by 1/sqrt(D)), u_i = phi(q_i) computed
 // by the caller, Z [Dp x Dp], kappa [Dp] >= 0:
@@ -10,7 +10,7 @@
 // log(u_i^T kappa)), with lse^flash the flash kernel's log-sum-exp over the keys, so scores of any
 // finite size neither overflow nor drop the prefix term; u_i^T kappa = 0 (Z = kappa = 0) leaves
 // exact softmax attention.
-// Forward = the flash forward (lmlab/kernels/attention.h) on the keys, then per row
+// Forward = the flash forward (lmlab/kernels/flash_attention.h) on the keys, then per row
 //   o_i <- e^{lse^flash_i - lse_i} o^flash_i + e^{-lse_i} u_i^T Z.
 // Backward (g_i = dL/do_i, delta_i = g_i . o_i, w_i = e^{-lse_i} = 1/Den_i): the flash backward
 // with the combined lse and delta gives dQ, dK, dV exactly (p_ij = e^{s_ij - lse_i}); the prefix
@@ -19,14 +19,14 @@
 //   du_i = w_i (Z g_i - delta_i kappa)          (the caller chains du through phi).
 // No T x T matrix is kept: memory O(T Dp + Dp^2) per slice beyond the flash kernel's tiles.
 //
-// Layout: the flash contract (lmlab/kernels/attention.h) for q, kt, v, k, vt; u [T x Dp] with
+// Layout: the flash contract (lmlab/kernels/flash_attention.h) for q, kt, v, k, vt; u [T x Dp] with
 // zeros beyond the real head dim D; z and zt (Z^T) [Dp x Dp], kappa [Dp], zero-padded likewise.
 #pragma once
 
 #include <cstdint>
 
-#include "lmlab/kernels/attention.h"
-#include "lmlab/kernels/simd.h"
+#include "lmlab/kernels/flash_attention.h"
+#include "lmlab/kernels/dispatch.h"
 
 namespace lmlab::kernels {
 

@@ -19,7 +19,7 @@
 #include <cstdint>
 
 #include "lmlab/kernels/packed.h"
-#include "lmlab/kernels/simd.h"
+#include "lmlab/kernels/dispatch.h"
 
 namespace lmlab::kernels {
 

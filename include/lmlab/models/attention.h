@@ -6,7 +6,7 @@
 // SoftmaxAttention is the default core (Vaswani et al. 2017, arXiv:1706.03762, eq. 1):
 //   A = softmax(q k^T / sqrt(D) + M) [B,H,T,S],  out = A v [B,H,T,D],
 // with M = -inf above the diagonal when causal (aligned to the last key, so T < S also works).
-// It runs exact_attention (lmlab/models/exact_attention.h): the flash kernel for float32 CPU
+// It runs exact_attention (lmlab/models/flash_attention.h): the flash kernel for float32 CPU
 // tensors, LibTorch ops otherwise; both are twice differentiable (needed by P6's attacks). While
 // recording its map it runs the composed ops, which materialise the map anyway.
 // Deviation from GPT-2: no dropout on the attention probabilities.

@@ -1,0 +1,38 @@
+// Statistics for claims (experiments/common/stats.h).
+#include "common/stats.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "lmlab/core/error.h"
+#include "lmlab/scaling/power_law.h"
+
+namespace lmlab {
+
+double loglog_slope(const std::vector<double>& x, const std::vector<double>& y) {
+  std::vector<double> kept_x, kept_y;
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i)
+    if (x[i] > 0 && y[i] > 0 && std::isfinite(x[i]) && std::isfinite(y[i])) kept_x.push_back(x[i]), kept_y.push_back(y[i]);
+  try {
+    return -scaling::fit_power_law(kept_x, kept_y).alpha;
+  } catch (const UsageError&) {
+    return std::nan("");
+  }
+}
+
+double linear_slope(const std::vector<double>& x, const std::vector<double>& y) {
+  try {
+    return scaling::fit_line(x, y).slope;
+  } catch (const UsageError&) {
+    return std::nan("");
+  }
+}
+
+double median_of(std::vector<double> values) {
+  if (values.empty()) return std::nan("");
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+}  // namespace lmlab

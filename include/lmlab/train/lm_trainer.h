@@ -1,0 +1,54 @@
+// The language-model trainer every experiment that trains a GPT uses (foundation.text_gpt,
+// onebit.scaling_law, sparse_attention.gaussian, ntk_attention.finetune_text) and
+// bench/train_bench.cpp, so all run the same step.
+//
+// One step: sample `batch` windows of T + 1 tokens (TextBatcher::sample), forward, lm_loss,
+// zero_grad, backward, AdamW step at lm_learning_rate(step).
+#pragma once
+
+#include <cstdint>
+
+#include <torch/torch.h>
+
+#include "lmlab/data/text_batcher.h"
+#include "lmlab/models/gpt.h"
+
+namespace lmlab {
+
+struct LMTrainOptions {
+  int64_t batch = 32;
+  double lr = 2e-3;            // peak
+  double weight_decay = 0.01;  // AdamW
+  int64_t warmup = 100;        // linear warm-up steps
+  int64_t steps = 1000;        // total, for the decay
+  bool cosine = true;          // cosine decay to lr / 10 after warm-up; false: constant lr
+};
+
+// The trainer's learning rate at `step` (1-based): warmup_cosine_lr (lr_schedule.h) from lr,
+// warmup, steps and cosine.
+double lm_learning_rate(const LMTrainOptions& options, int64_t step);
+
+class LMTrainer {
+ public:
+  // Takes the model (shared) and draws batches from make_generator(batch_seed).
+  LMTrainer(GPT model, const LMTrainOptions& options, uint64_t batch_seed);
+
+  // One training step on a batch of `data`; returns its loss before the update (mean nats per
+  // token) and counts the tokens.
+  double step(const TextBatcher& data);
+  // The same step on a given batch.
+  double step(const TokenBatch& batch);
+
+  int64_t steps_done() const { return step_; }
+  int64_t tokens_seen() const { return tokens_; }
+  GPT& model() { return model_; }
+
+ private:
+  GPT model_;
+  LMTrainOptions options_;
+  torch::optim::AdamW optimizer_;
+  torch::Generator generator_;
+  int64_t step_ = 0, tokens_ = 0;
+};
+
+}  // namespace lmlab
