@@ -43,6 +43,7 @@ namespace {
 
 using ntk_attention::AdaptKind;
 using ntk_attention::AdaptMethod;
+using ntk_attention::mean_ntk_kappa;
 
 LMTrainOptions train_options(const Config& cfg, const std::string& stage, double lr) {
   LMTrainOptions o;

@@ -38,6 +38,7 @@ namespace {
 
 using ntk_attention::AdaptKind;
 using ntk_attention::AdaptMethod;
+using ntk_attention::mean_ntk_kappa;
 
 ViTOptions vit_options(const Config& cfg, int64_t classes) {
   return ViTOptions().layers(cfg.get_int("model.layers")).heads(cfg.get_int("model.heads"))

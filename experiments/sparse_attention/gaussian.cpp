@@ -58,7 +58,7 @@ struct TopKCheck {
 // Top-k attention of q [B,H,T,D] against k, v [B,H,S,D] (double) checked against the dense map p.
 TopKCheck check_top_k(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& p,
                       int64_t top, bool causal) {
-  const SparseAttentionResult r = sparse_attention(q, k, v, SparseAttentionOptions().k(top).causal(causal).tail_mass(true));
+  const SparseAttentionResult r = sparse_attention::sparse_attention(q, k, v, SparseAttentionOptions().k(top).causal(causal).tail_mass(true));
   const int64_t s = k.size(2);
   auto head = torch::zeros({p.size(0), p.size(1), p.size(2), s + 1}, p.options());
   head.scatter_(3, r.indices.where(r.indices >= 0, torch::full_like(r.indices, s)), 1.0);

@@ -38,7 +38,7 @@
 #include "lmlab/core/progress.h"
 #include "lmlab/core/seed.h"
 #include "registry.h"
-#include "streaming/memory_probe.h"
+#include "streaming_attention/memory_probe.h"
 
 namespace lmlab {
 namespace {

@@ -240,10 +240,10 @@ TEST(NtkAttention, DispatchFallsBackToComposedForMasksAndDoubles) {
   auto in = random_inputs(1, 2, 6, 6, 4, torch::kFloat, 9);
   const auto mask = torch::rand({6, 6}) > 0.3;
   auto with_diagonal = mask.logical_or(torch::eye(6, torch::kBool));
-  EXPECT_LT(max_abs_diff(ntk_attention(in.q, in.k, in.v, in.z, in.kappa, false, with_diagonal),
+  EXPECT_LT(max_abs_diff(ntk_attention::ntk_attention(in.q, in.k, in.v, in.z, in.kappa, false, with_diagonal),
                          composed_ntk_attention(in.q, in.k, in.v, in.z, in.kappa, false, with_diagonal)),
             0.0 + 1e-7);
-  EXPECT_LT(max_abs_diff(ntk_attention(in.q, in.k, in.v, in.z, in.kappa, true),
+  EXPECT_LT(max_abs_diff(ntk_attention::ntk_attention(in.q, in.k, in.v, in.z, in.kappa, true),
                          fused_ntk_attention(in.q, in.k, in.v, in.z, in.kappa, true)),
             1e-7);
 }
@@ -253,18 +253,18 @@ TEST(NtkAttention, BadInputIsAUsageError) {
   auto expect_error = [](const std::function<void()>& f, const std::string& part) {
     EXPECT_MENTIONS(test_support::usage_error(f), part);
   };
-  expect_error([&] { ntk_attention(in.q, in.k, in.v, torch::zeros({2, 5, 5}), in.kappa, false); }, "Z must be [H,D,D]");
-  expect_error([&] { ntk_attention(in.q, in.k, in.v, in.z, torch::zeros({2, 5}), false); }, "kappa must be [H,D]");
-  expect_error([&] { ntk_attention(in.q, in.k, in.v, in.z, -in.kappa - 1, false); }, "kappa must be >= 0");
-  expect_error([&] { ntk_attention(in.q, in.k, in.v, in.z, in.kappa, false, torch::ones({6, 5}, torch::kBool)); },
+  expect_error([&] { ntk_attention::ntk_attention(in.q, in.k, in.v, torch::zeros({2, 5, 5}), in.kappa, false); }, "Z must be [H,D,D]");
+  expect_error([&] { ntk_attention::ntk_attention(in.q, in.k, in.v, in.z, torch::zeros({2, 5}), false); }, "kappa must be [H,D]");
+  expect_error([&] { ntk_attention::ntk_attention(in.q, in.k, in.v, in.z, -in.kappa - 1, false); }, "kappa must be >= 0");
+  expect_error([&] { ntk_attention::ntk_attention(in.q, in.k, in.v, in.z, in.kappa, false, torch::ones({6, 5}, torch::kBool)); },
                "the mask must be boolean");
-  expect_error([&] { ntk_attention(in.q, in.k, in.v, in.z, in.kappa, false, torch::ones({3, 6, 6}, torch::kBool)); },
+  expect_error([&] { ntk_attention::ntk_attention(in.q, in.k, in.v, in.z, in.kappa, false, torch::ones({3, 6, 6}, torch::kBool)); },
                "the mask must be boolean");
-  expect_error([&] { ntk_attention(in.q, in.k, in.v, in.z, in.kappa, false, torch::ones({6, 6})); },
+  expect_error([&] { ntk_attention::ntk_attention(in.q, in.k, in.v, in.z, in.kappa, false, torch::ones({6, 6})); },
                "the mask must be boolean");
   auto nan_q = in.q.clone();
   nan_q[0][1][2][3] = NAN;
-  expect_error([&] { ntk_attention(nan_q, in.k, in.v, in.z, in.kappa, false); }, "q holds NaN");
+  expect_error([&] { ntk_attention::ntk_attention(nan_q, in.k, in.v, in.z, in.kappa, false); }, "q holds NaN");
   auto inf_z = in.z.clone();
   inf_z[1][0][0] = INFINITY;
   expect_error([&] { fused_ntk_attention(in.q, in.k, in.v, inf_z, in.kappa, false); }, "Z holds NaN or Inf");

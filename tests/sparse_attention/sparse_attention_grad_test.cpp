@@ -36,7 +36,7 @@ TEST(SparseAttentionGrad, MatchesFiniteDifferences) {
   // The kept sets do not change under a 1e-5 step: the score gaps of random inputs are far larger.
   for (const SparseAttentionOptions& o : cases()) {
     Inputs x = inputs(6, 9, 1);
-    auto f = [&] { return (sparse_attention(x.q, x.k, x.v, o).out * x.w).sum(); };
+    auto f = [&] { return (sparse_attention::sparse_attention(x.q, x.k, x.v, o).out * x.w).sum(); };
     lmlab::test_support::GradCheckOptions check;
     check.entries = 6;
     EXPECT_TRUE(gradients_match_finite_differences(f, {x.q, x.k, x.v}, {"q", "k", "v"}, check))
@@ -47,7 +47,7 @@ TEST(SparseAttentionGrad, MatchesFiniteDifferences) {
 TEST(SparseAttentionGrad, CustomBackwardEqualsAutogradThroughGatheredAttention) {
   for (const SparseAttentionOptions& o : cases()) {
     Inputs x = inputs(7, 11, 2);
-    const SparseAttentionResult r = sparse_attention(x.q, x.k, x.v, o);
+    const SparseAttentionResult r = sparse_attention::sparse_attention(x.q, x.k, x.v, o);
     const auto custom = torch::autograd::grad({(r.out * x.w).sum()}, {x.q, x.k, x.v});
     const torch::Tensor composed_out = gathered_attention(x.q, x.k, x.v, r.indices, 0.5);
     EXPECT_TRUE(torch::allclose(r.out, composed_out, 0, 1e-12));
@@ -59,12 +59,12 @@ TEST(SparseAttentionGrad, CustomBackwardEqualsAutogradThroughGatheredAttention) 
 TEST(SparseAttentionGrad, OnlyTheInputsThatRequireGradGetOne) {
   Inputs x = inputs(5, 8, 3);
   const torch::Tensor q = x.q.detach(), k = x.k.detach();
-  const torch::Tensor out = sparse_attention(q, k, x.v, SparseAttentionOptions().k(2)).out;
+  const torch::Tensor out = sparse_attention::sparse_attention(q, k, x.v, SparseAttentionOptions().k(2)).out;
   const auto g = torch::autograd::grad({(out * x.w).sum()}, {x.v});
   EXPECT_TRUE(g[0].defined() && g[0].abs().sum().item<double>() > 0);
   // Without grad mode no graph is built.
   torch::NoGradGuard no_grad;
-  EXPECT_FALSE(sparse_attention(x.q, x.k, x.v, SparseAttentionOptions().k(2)).out.requires_grad());
+  EXPECT_FALSE(sparse_attention::sparse_attention(x.q, x.k, x.v, SparseAttentionOptions().k(2)).out.requires_grad());
 }
 
 TEST(SparseAttentionGrad, SecondOrderUsesTheComposedFallback) {
@@ -75,8 +75,8 @@ TEST(SparseAttentionGrad, SecondOrderUsesTheComposedFallback) {
     Inputs x = inputs(5, 7, 4);
     const torch::Tensor u = torch::randn_like(x.q);
     auto grad_dot = [&](bool through_kernel) {
-      torch::Tensor out = through_kernel ? sparse_attention(x.q, x.k, x.v, o).out
-                                         : gathered_attention(x.q, x.k, x.v, sparse_attention(x.q, x.k, x.v, o).indices, 0.5);
+      torch::Tensor out = through_kernel ? sparse_attention::sparse_attention(x.q, x.k, x.v, o).out
+                                         : gathered_attention(x.q, x.k, x.v, sparse_attention::sparse_attention(x.q, x.k, x.v, o).indices, 0.5);
       const auto dq = torch::autograd::grad({(out * x.w).sum()}, {x.q}, {}, true, /*create_graph=*/true);
       return (dq[0] * u).sum();
     };
@@ -94,7 +94,7 @@ TEST(SparseAttentionGrad, Float32NonContiguousInputsMatchTheComposedGradient) {
   torch::manual_seed(5);
   const torch::Tensor q_leaf = torch::randn({1, 600, 1, 64}).requires_grad_(), k = torch::randn({1, 1, 700, 64});
   const torch::Tensor q = q_leaf.transpose(1, 2), v = torch::randn({1, 1, 700, 64}).requires_grad_();
-  const SparseAttentionResult r = sparse_attention(q, k, v, SparseAttentionOptions().k(150));
+  const SparseAttentionResult r = sparse_attention::sparse_attention(q, k, v, SparseAttentionOptions().k(150));
   const torch::Tensor w = torch::randn_like(r.out);
   const auto custom = torch::autograd::grad({(r.out * w).sum()}, {q_leaf, v});
   const auto composed =
@@ -114,35 +114,35 @@ TEST(SparseAttention, BadInput) {
     return "";
   };
   // k larger than n, k < 1.
-  EXPECT_THROW(sparse_attention(q, k, v, SparseAttentionOptions().k(7)), UsageError);
-  EXPECT_NE(message_of([&] { sparse_attention(q, k, v, SparseAttentionOptions().k(7)); }).find("larger than the number of keys n = 6"),
+  EXPECT_THROW(sparse_attention::sparse_attention(q, k, v, SparseAttentionOptions().k(7)), UsageError);
+  EXPECT_NE(message_of([&] { sparse_attention::sparse_attention(q, k, v, SparseAttentionOptions().k(7)); }).find("larger than the number of keys n = 6"),
             std::string::npos);
-  EXPECT_THROW(sparse_attention(q, k, v, SparseAttentionOptions().k(0)), UsageError);
-  EXPECT_THROW(sparse_attention(q, k, v, SparseAttentionOptions().k(-3)), UsageError);
+  EXPECT_THROW(sparse_attention::sparse_attention(q, k, v, SparseAttentionOptions().k(0)), UsageError);
+  EXPECT_THROW(sparse_attention::sparse_attention(q, k, v, SparseAttentionOptions().k(-3)), UsageError);
   // eps outside (0, 1).
   for (double eps : {0.0, 1.0, -0.5, 2.0})
-    EXPECT_THROW(sparse_attention(q, k, v, SparseAttentionOptions().selection(Selection::Mass).eps(eps)), UsageError)
+    EXPECT_THROW(sparse_attention::sparse_attention(q, k, v, SparseAttentionOptions().selection(Selection::Mass).eps(eps)), UsageError)
         << eps;
   // D mismatch, key counts, B/H mismatch, wrong ranks, dtypes.
-  EXPECT_NE(message_of([&] { sparse_attention(q, torch::randn({1, 2, 6, 7}), v, ok); }).find("head dim D of q (8)"),
+  EXPECT_NE(message_of([&] { sparse_attention::sparse_attention(q, torch::randn({1, 2, 6, 7}), v, ok); }).find("head dim D of q (8)"),
             std::string::npos);
-  EXPECT_THROW(sparse_attention(q, k, torch::randn({1, 2, 5, 3}), ok), UsageError);
-  EXPECT_THROW(sparse_attention(q, torch::randn({1, 3, 6, 8}), v, ok), UsageError);
-  EXPECT_THROW(sparse_attention(q[0], k, v, ok), UsageError);
-  EXPECT_THROW(sparse_attention(q, k.unsqueeze(0), v, ok), UsageError);
-  EXPECT_THROW(sparse_attention(q, k, v.flatten(), ok), UsageError);
-  EXPECT_THROW(sparse_attention(q.to(torch::kDouble), k, v, ok), UsageError);
-  EXPECT_THROW(sparse_attention(q.to(torch::kInt), k.to(torch::kInt), v.to(torch::kInt), ok), UsageError);
-  EXPECT_THROW(sparse_attention(q, k, v, SparseAttentionOptions().k(2).scale(-1)), UsageError);
+  EXPECT_THROW(sparse_attention::sparse_attention(q, k, torch::randn({1, 2, 5, 3}), ok), UsageError);
+  EXPECT_THROW(sparse_attention::sparse_attention(q, torch::randn({1, 3, 6, 8}), v, ok), UsageError);
+  EXPECT_THROW(sparse_attention::sparse_attention(q[0], k, v, ok), UsageError);
+  EXPECT_THROW(sparse_attention::sparse_attention(q, k.unsqueeze(0), v, ok), UsageError);
+  EXPECT_THROW(sparse_attention::sparse_attention(q, k, v.flatten(), ok), UsageError);
+  EXPECT_THROW(sparse_attention::sparse_attention(q.to(torch::kDouble), k, v, ok), UsageError);
+  EXPECT_THROW(sparse_attention::sparse_attention(q.to(torch::kInt), k.to(torch::kInt), v.to(torch::kInt), ok), UsageError);
+  EXPECT_THROW(sparse_attention::sparse_attention(q, k, v, SparseAttentionOptions().k(2).scale(-1)), UsageError);
   // Causal with more queries than keys.
-  EXPECT_THROW(sparse_attention(torch::randn({1, 2, 7, 8}), k, v, SparseAttentionOptions().k(2).causal(true)), UsageError);
+  EXPECT_THROW(sparse_attention::sparse_attention(torch::randn({1, 2, 7, 8}), k, v, SparseAttentionOptions().k(2).causal(true)), UsageError);
   // NaN / Inf in q, k, v: DataError naming the tensor.
   for (int which = 0; which < 3; ++which)
     for (double bad : {std::nan(""), std::numeric_limits<double>::infinity()}) {
       std::vector<torch::Tensor> x = {q.clone(), k.clone(), v.clone()};
       x[which].view({-1})[1] = bad;
-      EXPECT_THROW(sparse_attention(x[0], x[1], x[2], ok), DataError) << which << " " << bad;
-      const std::string msg = message_of([&] { sparse_attention(x[0], x[1], x[2], ok); });
+      EXPECT_THROW(sparse_attention::sparse_attention(x[0], x[1], x[2], ok), DataError) << which << " " << bad;
+      const std::string msg = message_of([&] { sparse_attention::sparse_attention(x[0], x[1], x[2], ok); });
       EXPECT_NE(msg.find(std::string(1, "qkv"[which]) + " holds NaN or Inf"), std::string::npos) << msg;
     }
   // gathered_attention checks its indices.

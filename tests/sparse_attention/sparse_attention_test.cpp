@@ -40,7 +40,7 @@ TEST(TopKAttention, KEqualNIsDenseSoftmaxAttention) {
     for (auto [t, s] : {std::pair<int64_t, int64_t>{7, 7}, {5, 9}}) {
       const Qkv x = random_qkv(2, 3, t, s, 8, 5, torch::kFloat);
       const SparseAttentionResult r =
-          sparse_attention(x.q, x.k, x.v, SparseAttentionOptions().k(s).causal(causal));
+          sparse_attention::sparse_attention(x.q, x.k, x.v, SparseAttentionOptions().k(s).causal(causal));
       const torch::Tensor dense = torch::matmul(SoftmaxAttention::probabilities(x.q, x.k, causal), x.v);
       EXPECT_TRUE(torch::allclose(r.out, dense, 1e-5, 1e-6)) << "causal " << causal << ", T " << t << ", S " << s;
       // Every visible key kept: row i of a causal map sees S - T + i + 1 keys.
@@ -57,7 +57,7 @@ TEST(TopKAttention, ErrorIdentityAndBoundHoldExactly) {
     const int64_t t = 12, s = 40;
     const Qkv x = random_qkv(2, 2, t, s, 6, 4, torch::kDouble, 2.0);
     const SparseAttentionResult r =
-        sparse_attention(x.q, x.k, x.v, SparseAttentionOptions().k(5).causal(causal).tail_mass(true));
+        sparse_attention::sparse_attention(x.q, x.k, x.v, SparseAttentionOptions().k(5).causal(causal).tail_mass(true));
     const torch::Tensor p = SoftmaxAttention::probabilities(x.q, x.k, causal);
     const torch::Tensor head = kept_mask(r, s), dense = torch::matmul(p, x.v);
     const torch::Tensor tau = (p * (1 - head)).sum(-1);
@@ -74,7 +74,7 @@ TEST(TopKAttention, ErrorIdentityAndBoundHoldExactly) {
 
 TEST(TopKAttention, KeepsTheTopKScoresLargestFirst) {
   const Qkv x = random_qkv(1, 2, 6, 50, 4, 3, torch::kDouble);
-  const SparseAttentionResult r = sparse_attention(x.q, x.k, x.v, SparseAttentionOptions().k(7));
+  const SparseAttentionResult r = sparse_attention::sparse_attention(x.q, x.k, x.v, SparseAttentionOptions().k(7));
   const torch::Tensor scores = torch::matmul(x.q, x.k.transpose(-2, -1)) / 2.0;
   const auto [values, indices] = scores.topk(7, -1, /*largest=*/true, /*sorted=*/true);
   EXPECT_TRUE(torch::equal(r.indices, indices));
@@ -95,7 +95,7 @@ TEST(TopKAttention, LongRowsMatchTorchTopkWhateverTheScoreOrder) {
   two_peaks[0][0][5][0] = 1, two_peaks[0][0][1700][0] = 1;  // fewer than k scores above any sampled threshold
   for (const torch::Tensor& k : {key, ramp, -ramp, (key * 2).round(), two_peaks}) {
     const torch::Tensor q = torch::tensor({1.0, 0.5, -2.0}, torch::kDouble).view({1, 1, 3, 1});
-    const SparseAttentionResult r = sparse_attention(q, k, v, SparseAttentionOptions().k(kk));
+    const SparseAttentionResult r = sparse_attention::sparse_attention(q, k, v, SparseAttentionOptions().k(kk));
     const torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1));
     const torch::Tensor order = std::get<1>(scores.sort(/*stable=*/true, -1, /*descending=*/true));
     EXPECT_TRUE(torch::equal(r.indices, order.narrow(-1, 0, kk))) << r.indices << order.narrow(-1, 0, kk);
@@ -108,7 +108,7 @@ TEST(MassSelection, KeepsExactlyTheFewestEntriesReachingOneMinusEps) {
     const Qkv x = random_qkv(2, 2, t, s, 5, 3, torch::kDouble, 1.5);
     const double eps = 0.2;
     const SparseAttentionResult r =
-        sparse_attention(x.q, x.k, x.v, SparseAttentionOptions().selection(Selection::Mass).eps(eps).causal(causal));
+        sparse_attention::sparse_attention(x.q, x.k, x.v, SparseAttentionOptions().selection(Selection::Mass).eps(eps).causal(causal));
     const torch::Tensor p = SoftmaxAttention::probabilities(x.q, x.k, causal);
     EXPECT_TRUE(torch::equal(r.kept, k_eps_from_probabilities(p, eps)));
     const torch::Tensor kept = (p * kept_mask(r, s)).sum(-1);
@@ -129,11 +129,11 @@ TEST(SparseAttention, CausalRowsIgnoreFutureKeys) {
   const int64_t t = 10, s = 10;
   Qkv x = random_qkv(1, 2, t, s, 4, 4, torch::kDouble);
   const SparseAttentionOptions o = SparseAttentionOptions().k(3).causal(true);
-  const SparseAttentionResult before = sparse_attention(x.q, x.k, x.v, o);
+  const SparseAttentionResult before = sparse_attention::sparse_attention(x.q, x.k, x.v, o);
   // Keys and values after position 5 change: rows 0..5 must not.
   x.k.narrow(2, 6, 4).mul_(-3).add_(5);
   x.v.narrow(2, 6, 4).add_(100);
-  const SparseAttentionResult after = sparse_attention(x.q, x.k, x.v, o);
+  const SparseAttentionResult after = sparse_attention::sparse_attention(x.q, x.k, x.v, o);
   EXPECT_TRUE(torch::equal(before.out.narrow(2, 0, 6), after.out.narrow(2, 0, 6)));
   // Row i keeps only keys <= i (and all of them while i + 1 <= k).
   const torch::Tensor row = torch::arange(t).view({1, 1, t, 1});
@@ -145,9 +145,9 @@ TEST(SparseAttention, ScoreBlocksOfAnySizeGiveTheSameResult) {
   for (Selection sel : {Selection::TopK, Selection::Mass}) {
     const Qkv x = random_qkv(1, 2, 13, 21, 4, 4, torch::kFloat);
     const SparseAttentionOptions o = SparseAttentionOptions().selection(sel).k(4).eps(0.3).causal(true);
-    const SparseAttentionResult whole = sparse_attention(x.q, x.k, x.v, o);
+    const SparseAttentionResult whole = sparse_attention::sparse_attention(x.q, x.k, x.v, o);
     for (int64_t rows : {1, 5, 13}) {
-      const SparseAttentionResult blocks = sparse_attention(x.q, x.k, x.v, SparseAttentionOptions(o).block_rows(rows));
+      const SparseAttentionResult blocks = sparse_attention::sparse_attention(x.q, x.k, x.v, SparseAttentionOptions(o).block_rows(rows));
       EXPECT_TRUE(torch::equal(whole.out, blocks.out)) << rows;
       EXPECT_TRUE(torch::equal(whole.indices, blocks.indices)) << rows;
     }
@@ -160,10 +160,10 @@ TEST(SparseAttention, DeterministicAcrossCallsAndThreadCounts) {
   for (Selection sel : {Selection::TopK, Selection::Mass}) {
     const SparseAttentionOptions o = SparseAttentionOptions().selection(sel).k(8).eps(0.1).block_rows(16);
     at::set_num_threads(1);
-    const SparseAttentionResult one = sparse_attention(x.q, x.k, x.v, o);
+    const SparseAttentionResult one = sparse_attention::sparse_attention(x.q, x.k, x.v, o);
     at::set_num_threads(2);
-    const SparseAttentionResult two = sparse_attention(x.q, x.k, x.v, o);
-    const SparseAttentionResult again = sparse_attention(x.q, x.k, x.v, o);
+    const SparseAttentionResult two = sparse_attention::sparse_attention(x.q, x.k, x.v, o);
+    const SparseAttentionResult again = sparse_attention::sparse_attention(x.q, x.k, x.v, o);
     EXPECT_TRUE(torch::equal(one.out, two.out) && torch::equal(two.out, again.out));
     EXPECT_TRUE(torch::equal(one.indices, two.indices));
   }
@@ -174,7 +174,7 @@ TEST(SparseAttention, TiedScoresKeepTheEarlierKey) {
   // All scores equal (q = 0): top-2 keeps keys 0 and 1, and the output is their mean.
   const torch::Tensor q = torch::zeros({1, 1, 1, 2}), k = torch::randn({1, 1, 5, 2});
   const torch::Tensor v = torch::arange(5, torch::kFloat).view({1, 1, 5, 1});
-  const SparseAttentionResult r = sparse_attention(q, k, v, SparseAttentionOptions().k(2));
+  const SparseAttentionResult r = sparse_attention::sparse_attention(q, k, v, SparseAttentionOptions().k(2));
   EXPECT_TRUE(torch::equal(r.indices.view({2}), torch::tensor({0, 1}, torch::kLong)));
   EXPECT_FLOAT_EQ(r.out.item<float>(), 0.5f);
 }
