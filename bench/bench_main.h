@@ -11,11 +11,13 @@
 
 namespace lmlab {
 
-// Keeps freed memory as the CLI does (bench/run.sh gives the peer the same setting), parses the
+// Sets the passive OpenMP wait policy and keeps freed memory as the CLI does (bench/run.sh gives
+// the peer the same settings), parses the
 // Google Benchmark flags, runs `check` (exit 1 with its message if it throws: nothing is timed
 // unchecked), then `register_cases`, records lmlab's environment in the JSON context and runs.
 inline int run_benchmarks(int argc, char** argv, const char* name, const std::function<void()>& check,
                           const std::function<void()>& register_cases = {}) {
+  use_passive_omp_wait(argv);
   keep_freed_memory();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;

@@ -44,8 +44,10 @@ if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
   exit 1
 fi
 
-# The allocator setting lmlab's CLI and benchmarks make (lmlab::keep_freed_memory), for the peer.
+# The allocator setting lmlab's CLI and benchmarks make (lmlab::keep_freed_memory), for the peer,
+# and the OpenMP wait policy they set (lmlab::use_passive_omp_wait) unless the caller chose one.
 export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 out="runs/bench/$(date -u +%Y%m%d-%H%M%S)"
 mkdir -p "$out"

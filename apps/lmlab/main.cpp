@@ -101,6 +101,7 @@ int cmd_report(const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_passive_omp_wait(argv);
   keep_freed_memory();
   CLI::App app{"lmlab: run the experiments of ten language-model theory papers and check their claims"};
   app.require_subcommand(1);
@@ -130,7 +131,7 @@ int main(int argc, char** argv) {
   CLI::App* reproduce = app.add_subcommand("reproduce", "Run every experiment's claims and write report.html");
   auto* quick_flag = reproduce->add_flag("--quick", "Quick settings, about 10 minutes on 2 cores (default)");
   reproduce->add_flag("--full", full, "Paper-scale settings")->excludes(quick_flag);
-  reproduce->add_option("--only", only, "Only experiments whose name matches this glob, e.g. 'fmnist.*'");
+  reproduce->add_option("--only", only, "Only experiments whose name matches this glob, e.g. 'foundation.*'");
   reproduce->add_option("--seed", rep_options.seed, "Random seed")->capture_default_str();
   reproduce->add_option("--threads", rep_options.threads, "LibTorch intra-op threads (and OpenBLAS threads)")->capture_default_str()->check(CLI::PositiveNumber);
   reproduce->add_option("--out", rep_out, "Output directory (default runs/reproduce/<timestamp>-<mode>)");

@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include <torch/torch.h>
@@ -60,6 +61,12 @@ int set_threads(int n) {
   return at::get_num_threads();
 }
 
+void use_passive_omp_wait(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  setenv("OMP_WAIT_POLICY", "passive", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: carry on with the active policy
+}
+
 void keep_freed_memory() {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
@@ -76,6 +83,7 @@ std::vector<std::pair<std::string, std::string>> environment_info() {
       {"blas", loaded_blas()},
       {"threads", std::to_string(at::get_num_threads())},
       {"blas_threads", blas_threads() > 0 ? std::to_string(blas_threads()) : "unknown (not OpenBLAS)"},
+      {"omp_wait", std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : "unset (libgomp: active)"},
       {"simd_detected", simd_level_name(detected_simd_level())},
       {"simd_in_use", simd_level_name(active_simd_level())},
       {"cpu", cpu_model()},

@@ -19,8 +19,17 @@ int set_threads(int n);
 // not by the library itself.
 void keep_freed_memory();
 
+// LibTorch's OpenMP workers spin-wait after each parallel region (libgomp's default active
+// OMP_WAIT_POLICY) while OpenBLAS runs its own threads, so on 2 cores two threads run slower than
+// one. libgomp reads the policy once, when it loads, before main(): a program that wants it
+// passive must set it and start again. When OMP_WAIT_POLICY is unset this sets it to "passive"
+// and re-executes the program (/proc/self/exe) with the same arguments; when it is set (by the
+// user, or by the first pass) it returns at once. Process-wide: called first thing by the CLI and
+// the benchmarks, not by the library. If the re-execution fails, the program goes on as it is.
+void use_passive_omp_wait(char** argv);
+
 // Ordered (name, value) pairs: lmlab version, git sha, build type, LibTorch version, BLAS library,
-// threads, BLAS threads, SIMD detected and in use, CPU model, hostname.
+// threads, BLAS threads, OpenMP wait policy, SIMD detected and in use, CPU model, hostname.
 std::vector<std::pair<std::string, std::string>> environment_info();
 
 }  // namespace lmlab
