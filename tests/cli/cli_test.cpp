@@ -68,6 +68,16 @@ const char kSweep[] = "foundation.teacher_student";
 
 }  // namespace
 
+// The CLI runs with the passive OpenMP wait policy unless the caller chose one
+// (lmlab::use_passive_omp_wait re-executes it once with the variable set).
+TEST_F(Cli, OpenMpWaitPolicyIsPassiveUnlessChosen) {
+  const Result unset = lmlab("info", "env -u OMP_WAIT_POLICY");
+  EXPECT_EQ(unset.code, 0) << unset.output;
+  EXPECT_NE(unset.output.find("omp_wait       passive\n"), std::string::npos) << unset.output;
+  const Result chosen = lmlab("info", "OMP_WAIT_POLICY=active");
+  EXPECT_NE(chosen.output.find("omp_wait       active\n"), std::string::npos) << chosen.output;
+}
+
 TEST_F(Cli, HelpAndListAndInfo) {
   EXPECT_EQ(lmlab("--help").code, 0);
   EXPECT_EQ(lmlab("run --help").code, 0);
