@@ -7,7 +7,8 @@
 # its peer run in fresh processes with N intra-op threads and OPENBLAS_NUM_THREADS=N: setting
 # LibTorch's threads leaves OpenBLAS alone, which otherwise runs one thread per core. Each side checks its step before timing, then runs
 # $REPEATS timed runs of at least $MIN_TIME seconds each, wall clock. Other environment variables
-# reach both sides unchanged (e.g. OMP_WAIT_POLICY=passive, which matters at 2 threads on 2 cores).
+# reach both sides unchanged; unless the caller sets OMP_WAIT_POLICY, both get the OpenMP settings
+# lmlab's CLI uses (OMP_WAIT_POLICY=passive GOMP_SPINCOUNT=10000, lmlab::use_passive_omp_wait).
 #
 # Results go to runs/bench/<UTC timestamp>/: <name>_bench.threadsN.json (Google Benchmark, aggregates
 # only), <name>_peer.threadsN.json, summary.json and summary.txt (the table printed at the end).
@@ -47,7 +48,9 @@ fi
 # The allocator setting lmlab's CLI and benchmarks make (lmlab::keep_freed_memory), for the peer,
 # and the OpenMP wait policy they set (lmlab::use_passive_omp_wait) unless the caller chose one.
 export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+if [[ -z "${OMP_WAIT_POLICY:-}" ]]; then
+  export OMP_WAIT_POLICY=passive GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
+fi
 
 out="runs/bench/$(date -u +%Y%m%d-%H%M%S)"
 mkdir -p "$out"

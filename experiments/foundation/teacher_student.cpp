@@ -88,6 +88,7 @@ void run(RunContext& ctx) {
 
 LMLAB_DEFINE_EXPERIMENT(foundation, teacher_student, run,
                         ExperimentInfo("foundation (no paper)",
-                                       "students of growing width learn a random two-layer teacher").sweep())
+                                       "students of growing width learn a random two-layer teacher")
+                            .sweep())
 
 }  // namespace lmlab

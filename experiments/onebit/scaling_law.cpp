@@ -203,6 +203,7 @@ void run(RunContext& ctx) {
 
 LMLAB_DEFINE_EXPERIMENT(onebit, scaling_law, run,
                         ExperimentInfo("P1 1-bit scaling (arXiv 2411.01663)",
-                                       "binary and ternary tiny GPTs and their twins: power laws in N, D, C").sweep())
+                                       "binary and ternary tiny GPTs and their twins: power laws in N, D, C")
+                            .sweep())
 
 }  // namespace lmlab

@@ -317,6 +317,7 @@ void run(RunContext& ctx) {
 
 LMLAB_DEFINE_EXPERIMENT(sparse_attention, gaussian, run,
                         ExperimentInfo("P3 natural sparsity (arXiv 2404.02690)",
-                                       "k_eps of Gaussian attention against its closed-form law; top-k error identity and bound").sweep())
+                                       "k_eps of Gaussian attention against its closed-form law; top-k error identity and bound")
+                            .sweep())
 
 }  // namespace lmlab

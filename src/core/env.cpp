@@ -64,6 +64,7 @@ int set_threads(int n) {
 void use_passive_omp_wait(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
   setenv("OMP_WAIT_POLICY", "passive", 1);
+  setenv("GOMP_SPINCOUNT", "10000", 0);
   execv("/proc/self/exe", argv);  // returns only on failure: carry on with the active policy
 }
 
@@ -83,7 +84,8 @@ std::vector<std::pair<std::string, std::string>> environment_info() {
       {"blas", loaded_blas()},
       {"threads", std::to_string(at::get_num_threads())},
       {"blas_threads", blas_threads() > 0 ? std::to_string(blas_threads()) : "unknown (not OpenBLAS)"},
-      {"omp_wait", std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : "unset (libgomp: active)"},
+      {"omp_wait", std::string(std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : "unset") +
+                       ", GOMP_SPINCOUNT " + (std::getenv("GOMP_SPINCOUNT") ? std::getenv("GOMP_SPINCOUNT") : "unset")},
       {"simd_detected", simd_level_name(detected_simd_level())},
       {"simd_in_use", simd_level_name(active_simd_level())},
       {"cpu", cpu_model()},

@@ -73,9 +73,9 @@ const char kSweep[] = "foundation.teacher_student";
 TEST_F(Cli, OpenMpWaitPolicyIsPassiveUnlessChosen) {
   const Result unset = lmlab("info", "env -u OMP_WAIT_POLICY");
   EXPECT_EQ(unset.code, 0) << unset.output;
-  EXPECT_NE(unset.output.find("omp_wait       passive\n"), std::string::npos) << unset.output;
-  const Result chosen = lmlab("info", "OMP_WAIT_POLICY=active");
-  EXPECT_NE(chosen.output.find("omp_wait       active\n"), std::string::npos) << chosen.output;
+  EXPECT_NE(unset.output.find("omp_wait       passive, GOMP_SPINCOUNT 10000\n"), std::string::npos) << unset.output;
+  const Result chosen = lmlab("info", "env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=active");
+  EXPECT_NE(chosen.output.find("omp_wait       active, GOMP_SPINCOUNT unset\n"), std::string::npos) << chosen.output;
 }
 
 TEST_F(Cli, HelpAndListAndInfo) {

@@ -19,13 +19,16 @@ int set_threads(int n);
 // not by the library itself.
 void keep_freed_memory();
 
-// LibTorch's OpenMP workers spin-wait after each parallel region (libgomp's default active
-// OMP_WAIT_POLICY) while OpenBLAS runs its own threads, so on 2 cores two threads run slower than
-// one. libgomp reads the policy once, when it loads, before main(): a program that wants it
-// passive must set it and start again. When OMP_WAIT_POLICY is unset this sets it to "passive"
-// and re-executes the program (/proc/self/exe) with the same arguments; when it is set (by the
-// user, or by the first pass) it returns at once. Process-wide: called first thing by the CLI and
-// the benchmarks, not by the library. If the re-execution fails, the program goes on as it is.
+// LibTorch's OpenMP workers spin-wait after each parallel region (libgomp's default) while
+// OpenBLAS runs its own threads, so on 2 cores two threads run slower than one. libgomp reads its
+// settings once, when it loads, before main(): a program that wants others must set them and start
+// again. When OMP_WAIT_POLICY is unset this sets OMP_WAIT_POLICY=passive with a short spin,
+// GOMP_SPINCOUNT=10000 (unless set), and re-executes the program (/proc/self/exe) with the same
+// arguments; when OMP_WAIT_POLICY is set (by the user, or by the first pass) it returns at once.
+// Measured on `lmlab reproduce --quick` (docs/foundation.md): 10m15s with libgomp's defaults,
+// 4m43s passive, 4m11s passive with the short spin, which keeps many small parallel regions fast.
+// Process-wide: called first thing by the CLI and the benchmarks, not by the library. If the
+// re-execution fails, the program goes on as it is.
 void use_passive_omp_wait(char** argv);
 
 // Ordered (name, value) pairs: lmlab version, git sha, build type, LibTorch version, BLAS library,
