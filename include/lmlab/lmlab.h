@@ -4,7 +4,7 @@
 //   models/    MLP, tiny GPT, tiny ViT, pluggable attention cores and linear layers
 //   train/     trainers, learning-rate schedules, evaluation
 //   kernels/   SIMD kernel tables (torch-free) and the SIMD level in use
-//   one area per paper: onebit (P1), ntk_attention (P2), sparse_attention (P3),
+//   one area per paper: onebit (P1), ntk_attention (P2), sparse_attention (P3), optim (P4, P8),
 //   streaming_attention (P5); scaling (law fits)
 #pragma once
 
@@ -58,4 +58,12 @@
 #include "lmlab/streaming_attention/exp_polynomial.h"
 #include "lmlab/streaming_attention/polynomial_features.h"
 #include "lmlab/streaming_attention/streaming_attention.h"
+#include "lmlab/optim/acceleration.h"
+#include "lmlab/optim/delta_bar_delta.h"
+#include "lmlab/optim/hypergradient.h"
+#include "lmlab/optim/lr_adapter.h"
+#include "lmlab/optim/random_vector_accelerating.h"
+#include "lmlab/optim/rdbd.h"
+#include "lmlab/optim/reject_accelerating.h"
+#include "lmlab/optim/step_wrapper.h"
 #include "lmlab/scaling/power_law.h"

@@ -1,0 +1,65 @@
+// The frame of the learning-rate adapters (delta-bar-delta, RDBD, hypergradient descent): each
+// step it sets every parameter group's learning rate of a torch::optim::Optimizer from the group's
+// current gradient g_t and the base optimizer's previous steps, then takes the step (through a
+// StepWrapper such as RandomVectorAccelerating when one is given, else the optimizer itself), and
+// records the step's direction per unit learning rate, d_t = (theta_before - theta_after) / lr_t
+// (for plain SGD, d_t = g_t). Inner products are global over a group's parameters; every lr is
+// clamped to [lr_min, lr_max]. State (lrs, directions, averages) is saved and restored with
+// save() / load(), beside the base optimizer's own; load() also sets the groups' lrs, which
+// LibTorch 1.13's Optimizer::load leaves at the constructor's values.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "lmlab/optim/acceleration.h"
+#include "lmlab/optim/step_wrapper.h"
+
+namespace lmlab::optim {
+
+struct LrBounds {
+  TORCH_ARG(double, lr_min) = 1e-8;
+  TORCH_ARG(double, lr_max) = 10.0;
+};
+
+class LrAdapter {
+ public:
+  // Adapts `base`'s group learning rates; steps through `through` when given (it must wrap `base`).
+  LrAdapter(torch::optim::Optimizer& base, LrBounds bounds, StepWrapper* through = nullptr);
+  virtual ~LrAdapter() = default;
+  LrAdapter(const LrAdapter&) = delete;
+  LrAdapter& operator=(const LrAdapter&) = delete;
+
+  // Evaluates `closure` when given (it computes the loss and calls backward), sets each group's
+  // learning rate, takes the step; returns the closure's loss (undefined without one).
+  torch::Tensor step(const std::function<torch::Tensor()>& closure = nullptr);
+  void zero_grad() { base_.zero_grad(); }
+  // The current learning rate of each parameter group.
+  std::vector<double> lrs() const;
+
+  void save(torch::serialize::OutputArchive& archive) const;
+  void load(torch::serialize::InputArchive& archive);
+
+ protected:
+  // Per parameter group: what the rules remember.
+  struct GroupState {
+    TensorList direction;  // d_{t-1}: the previous step per unit lr (empty before the first step)
+    TensorList average;    // deltabar_{t-1} (delta-bar-delta's exponential average of d)
+    double last_change = 0;  // the lr change of the previous adaptation (RDBD's regret undoes it)
+  };
+  // The group's next learning rate from its current one, its gradients g_t and its state; called
+  // before the step. The result is clamped by the caller.
+  virtual double adapt(double lr, const TensorList& grads, GroupState& state) = 0;
+  // Called after the step with the new direction d_t (before it replaces state.direction).
+  virtual void observe(const TensorList& direction, GroupState& state) {}
+
+ private:
+  torch::optim::Optimizer& base_;
+  LrBounds bounds_;
+  StepWrapper* through_;
+  std::vector<GroupState> groups_;
+};
+
+}  // namespace lmlab::optim

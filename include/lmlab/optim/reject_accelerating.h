@@ -1,0 +1,31 @@
+// Reject Accelerating (P4, arXiv 2402.01515; our reading, NOTES.md P4 [ours]). The base step is
+// written u = lr (g + a): g the raw stochastic gradient, a what the base optimizer adds to it
+// (SGD momentum: the momentum part; Adam and AdaGrad: the preconditioned direction minus the raw
+// gradient, both in the learning rate's scale, a = u / lr - g, per parameter group). When
+// <a, g> < 0 (global over all parameters) the acceleration term points against the gradient: it
+// is rejected and the plain gradient step theta - lr g is taken instead; otherwise the base step
+// stands. The base optimizer's own state (momentum, moments) advances either way. Deviation: the
+// paper analyses <v_t, g_t> with v_t the acceleration term of its unified form; we take a, the
+// part of the base step beyond the raw gradient, as that term.
+#pragma once
+
+#include "lmlab/optim/step_wrapper.h"
+
+namespace lmlab::optim {
+
+class RejectAccelerating : public StepWrapper {
+ public:
+  explicit RejectAccelerating(torch::optim::Optimizer& base) : StepWrapper(base) {}
+  // Steps whose acceleration was rejected so far.
+  int64_t rejected() const { return rejected_; }
+  void save(torch::serialize::OutputArchive& archive) const override;
+  void load(torch::serialize::InputArchive& archive) override;
+
+ protected:
+  void adjust(const Snapshot& s, const TensorList& u) override;
+
+ private:
+  int64_t rejected_ = 0;
+};
+
+}  // namespace lmlab::optim

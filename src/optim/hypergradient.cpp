@@ -1,0 +1,21 @@
+// Hypergradient descent (include/lmlab/optim/hypergradient.h).
+#include "lmlab/optim/hypergradient.h"
+
+#include <cmath>
+
+#include "lmlab/core/error.h"
+
+namespace lmlab::optim {
+
+Hypergradient::Hypergradient(torch::optim::Optimizer& base, HypergradientOptions options, StepWrapper* through)
+    : LrAdapter(base, options.bounds(), through), options_(options) {
+  LMLAB_CHECK(options.beta() >= 0 && std::isfinite(options.beta()), UsageError,
+              "hypergradient beta must be finite and >= 0; got ", options.beta());
+}
+
+double Hypergradient::adapt(double lr, const TensorList& grads, GroupState& state) {
+  if (state.direction.empty()) return lr;
+  return lr + options_.beta() * global_dot(grads, state.direction);
+}
+
+}  // namespace lmlab::optim

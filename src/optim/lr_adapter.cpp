@@ -1,0 +1,116 @@
+// The learning-rate adapter frame (include/lmlab/optim/lr_adapter.h).
+#include "lmlab/optim/lr_adapter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "lmlab/core/error.h"
+
+namespace lmlab::optim {
+namespace {
+
+// The parameters of a group that have a gradient.
+TensorList with_grad(torch::optim::OptimizerParamGroup& group) {
+  TensorList out;
+  for (auto& p : group.params())
+    if (p.grad().defined()) out.push_back(p);
+  return out;
+}
+
+}  // namespace
+
+LrAdapter::LrAdapter(torch::optim::Optimizer& base, LrBounds bounds, StepWrapper* through)
+    : base_(base), bounds_(bounds), through_(through), groups_(base.param_groups().size()) {
+  LMLAB_CHECK(bounds.lr_min() > 0 && bounds.lr_min() <= bounds.lr_max() && std::isfinite(bounds.lr_max()),
+              UsageError, "learning-rate bounds must satisfy 0 < lr_min <= lr_max < inf; got [", bounds.lr_min(),
+              ", ", bounds.lr_max(), "]");
+  LMLAB_CHECK(through == nullptr || &through->base() == &base, UsageError,
+              "the StepWrapper an lr adapter steps through must wrap the same optimizer");
+  for (auto& group : base.param_groups()) {
+    double lr = NAN;
+    try {
+      lr = group.options().get_lr();
+    } catch (const c10::Error&) {
+    }
+    LMLAB_CHECK(std::isfinite(lr) && lr > 0, UsageError, "a learning-rate adapter needs an optimizer whose every "
+                "parameter group has a positive learning rate (get_lr()); got ", lr);
+  }
+}
+
+std::vector<double> LrAdapter::lrs() const {
+  std::vector<double> out;
+  for (const auto& group : base_.param_groups()) out.push_back(group.options().get_lr());
+  return out;
+}
+
+torch::Tensor LrAdapter::step(const std::function<torch::Tensor()>& closure) {
+  torch::Tensor loss;
+  if (closure) {
+    torch::AutoGradMode enable(true);
+    loss = closure();
+  }
+  auto& groups = base_.param_groups();
+  LMLAB_CHECK(groups.size() == groups_.size(), UsageError, "the optimizer gained parameter groups after the "
+              "learning-rate adapter was made; make the adapter after the last add_param_group");
+  std::vector<TensorList> params(groups.size()), before(groups.size());
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < groups.size(); ++i) {
+      params[i] = with_grad(groups[i]);
+      TensorList grads;
+      for (const auto& p : params[i]) {
+        before[i].push_back(p.detach().clone());
+        grads.push_back(p.grad().detach());
+        LMLAB_CHECK(torch::isfinite(p.grad()).all().item<bool>(), DataError, "the gradient of a parameter of "
+                    "group ", i, " holds NaN or Inf at step; stop, lower the learning rate or clip gradients");
+      }
+      if (params[i].empty()) continue;
+      const double lr = std::clamp(adapt(groups[i].options().get_lr(), grads, groups_[i]), bounds_.lr_min(),
+                                   bounds_.lr_max());
+      groups[i].options().set_lr(lr);
+    }
+  }
+  if (through_ != nullptr) through_->step();
+  else base_.step();
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    if (params[i].empty()) continue;
+    const double lr = groups[i].options().get_lr();
+    TensorList d;
+    for (size_t j = 0; j < params[i].size(); ++j) d.push_back((before[i][j] - params[i][j].detach()) / lr);
+    observe(d, groups_[i]);
+    groups_[i].direction = std::move(d);
+  }
+  return loss;
+}
+
+void LrAdapter::save(torch::serialize::OutputArchive& archive) const {
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    const std::string g = "group" + std::to_string(i) + ".";
+    archive.write(g + "lr", torch::tensor(base_.param_groups()[i].options().get_lr(), torch::kDouble));
+    archive.write(g + "last_change", torch::tensor(groups_[i].last_change, torch::kDouble));
+    for (size_t j = 0; j < groups_[i].direction.size(); ++j)
+      archive.write(g + "direction." + std::to_string(j), groups_[i].direction[j]);
+    for (size_t j = 0; j < groups_[i].average.size(); ++j)
+      archive.write(g + "average." + std::to_string(j), groups_[i].average[j]);
+  }
+}
+
+void LrAdapter::load(torch::serialize::InputArchive& archive) {
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    const std::string g = "group" + std::to_string(i) + ".";
+    torch::Tensor t;
+    archive.read(g + "lr", t);  // LibTorch's Optimizer::load keeps the constructor's lr
+    base_.param_groups()[i].options().set_lr(t.item<double>());
+    archive.read(g + "last_change", t);
+    groups_[i].last_change = t.item<double>();
+    groups_[i].direction.clear(), groups_[i].average.clear();
+    for (size_t j = 0; archive.try_read(g + "direction." + std::to_string(j), t); ++j)
+      groups_[i].direction.push_back(t.clone());
+    for (size_t j = 0; archive.try_read(g + "average." + std::to_string(j), t); ++j)
+      groups_[i].average.push_back(t.clone());
+  }
+}
+
+}  // namespace lmlab::optim
