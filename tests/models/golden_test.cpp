@@ -2,43 +2,16 @@
 // (tools/golden/models_gpt.py, tools/golden/models_vit.py -> tests/golden/models_*.{json,bin}).
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <map>
-#include <nlohmann/json.hpp>
-
 #include "lmlab/models/gpt.h"
 #include "lmlab/models/vit.h"
-#include "test_paths.h"
+#include "support/golden.h"
 
 using namespace lmlab;
 
 namespace {
-struct Golden {
-  nlohmann::json config;
-  std::map<std::string, torch::Tensor> tensors;
-};
 
-// Reads <name>.json (names, dtypes, shapes, byte offsets) and <name>.bin (little-endian data).
-Golden read_golden(const std::string& name) {
-  const std::string base = std::string(LMLAB_SOURCE_DIR) + "/tests/golden/" + name;
-  std::ifstream manifest_in(base + ".json"), bin_in(base + ".bin", std::ios::binary);
-  EXPECT_TRUE(manifest_in && bin_in) << "missing " << base << ".{json,bin}; run tools/golden/" << name << ".py";
-  const auto manifest = nlohmann::json::parse(manifest_in);
-  const std::string bytes((std::istreambuf_iterator<char>(bin_in)), std::istreambuf_iterator<char>());
-  const std::map<std::string, torch::Dtype> dtypes{
-      {"float32", torch::kFloat}, {"float64", torch::kDouble}, {"int64", torch::kLong}};
-  Golden golden{manifest["config"], {}};
-  for (const auto& entry : manifest["tensors"]) {
-    const auto shape = entry["shape"].get<std::vector<int64_t>>();
-    const auto dtype = dtypes.at(entry["dtype"].get<std::string>());
-    const auto offset = entry["offset"].get<size_t>();
-    auto t = torch::empty(shape, dtype);
-    EXPECT_LE(offset + t.nbytes(), bytes.size()) << entry["name"];
-    std::memcpy(t.data_ptr(), bytes.data() + offset, t.nbytes());
-    golden.tensors[entry["name"].get<std::string>()] = t;
-  }
-  return golden;
-}
+using test_support::Golden;
+using test_support::read_golden;
 
 // Copies every model parameter from the golden tensors; each must be present with the same shape.
 void load_parameters(torch::nn::Module& model, const Golden& golden) {
