@@ -63,7 +63,8 @@ torch::Tensor LrAdapter::step(const std::function<torch::Tensor()>& closure) {
         before[i].push_back(p.detach().clone());
         grads.push_back(p.grad().detach());
         LMLAB_CHECK(torch::isfinite(p.grad()).all().item<bool>(), DataError, "the gradient of a parameter of "
-                    "group ", i, " holds NaN or Inf at step; stop, lower the learning rate or clip gradients");
+                    "group ", i, " holds NaN or Inf at step ", steps_ + 1, " (lr ", groups[i].options().get_lr(),
+                    "); lower the learning rate or its bound lr_max, or clip gradients");
       }
       if (params[i].empty()) continue;
       const double lr = std::clamp(adapt(groups[i].options().get_lr(), grads, groups_[i]), bounds_.lr_min(),
@@ -73,6 +74,7 @@ torch::Tensor LrAdapter::step(const std::function<torch::Tensor()>& closure) {
   }
   if (through_ != nullptr) through_->step();
   else base_.step();
+  ++steps_;
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < groups.size(); ++i) {
     if (params[i].empty()) continue;

@@ -38,6 +38,7 @@ class LrAdapter {
   void zero_grad() { base_.zero_grad(); }
   // The current learning rate of each parameter group.
   std::vector<double> lrs() const;
+  int64_t steps() const { return steps_; }
 
   void save(torch::serialize::OutputArchive& archive) const;
   void load(torch::serialize::InputArchive& archive);
@@ -60,6 +61,7 @@ class LrAdapter {
   LrBounds bounds_;
   StepWrapper* through_;
   std::vector<GroupState> groups_;
+  int64_t steps_ = 0;
 };
 
 }  // namespace lmlab::optim
