@@ -82,14 +82,18 @@ Row train(const Problem& p, const std::string& task, const std::string& method, 
   const auto adapter = make_adapter(method, sgd, cfg);
   torch::Generator g = make_generator(seed);
   FloatList excess{p.loss(w.detach()) - p.best_loss}, lrs{cfg.get_float("sgd.lr")};
+  // Diverged: the rest of the curve is infinite.
+  const auto diverge = [&] {
+    excess.resize(static_cast<size_t>(steps / every) + 1, INFINITY);
+    lrs.resize(excess.size(), sgd.param_groups()[0].options().get_lr());
+  };
   for (int64_t step = 1; step <= steps; ++step) {
     const auto idx = batch == n ? torch::Tensor() : torch::randint(0, n, {batch}, g, torch::kLong);
     const auto xb = idx.defined() ? p.x.index_select(0, idx) : p.x, yb = idx.defined() ? p.y.index_select(0, idx) : p.y;
     sgd.zero_grad();
     const auto loss = 0.5 * (xb.mv(w) - yb).pow(2).mean();
-    if (!std::isfinite(loss.item<double>())) {  // diverged: the rest of the curve is infinite
-      excess.resize(static_cast<size_t>(steps / every) + 1, INFINITY);
-      lrs.resize(excess.size(), sgd.param_groups()[0].options().get_lr());
+    if (!std::isfinite(loss.item<double>())) {
+      diverge();
       break;
     }
     loss.backward();
@@ -97,9 +101,8 @@ Row train(const Problem& p, const std::string& task, const std::string& method, 
     else sgd.step();
     if (step % every == 0) {
       const double e = p.loss(w.detach()) - p.best_loss;
-      if (!(e <= 1e3 * excess.front())) {  // diverged (or NaN): infinite from here on
-        excess.resize(static_cast<size_t>(steps / every) + 1, INFINITY);
-        lrs.resize(excess.size(), sgd.param_groups()[0].options().get_lr());
+      if (!(e <= 1e3 * excess.front())) {  // or NaN
+        diverge();
         break;
       }
       excess.push_back(e);
