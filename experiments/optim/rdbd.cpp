@@ -1,8 +1,8 @@
 // optim.rdbd: RDBD against delta-bar-delta, hypergradient descent and a fixed lr (P8, arXiv
 // 2310.11291, Song, Yang; RDBD is our reading, NOTES.md P8 [ours]).
 //
-// Least squares L(w) = 1/(2n) ||X w - y||^2 with X [n, d] Gaussian, column j scaled by
-// condition^(j/(d-1)), y = X w* + noise. SGD from w = 0 at lr sgd.lr under each lr rule
+// Least squares L(w) = 1/(2n) ||X w - y||^2 (convex_tasks.h: X [n, d] Gaussian, column j scaled
+// by condition^(j/(d-1)), y = X w* + noise). SGD from w = 0 at lr sgd.lr under each lr rule
 // (lmlab/optim/: DeltaBarDelta, RDBD, Hypergradient; per step the lr of the one parameter group),
 // on two tasks: (a) "noisy", mini-batches of noisy.batch points drawn with replacement; (b) "full",
 // the whole data set each step. Measured: the excess loss L(w) - L(w_ls) on the whole data set
@@ -29,33 +29,11 @@
 #include "lmlab/optim/delta_bar_delta.h"
 #include "lmlab/optim/hypergradient.h"
 #include "lmlab/optim/rdbd.h"
+#include "optim/convex_tasks.h"
 #include "registry.h"
 
 namespace lmlab {
 namespace {
-
-struct Problem {
-  torch::Tensor x, y;  // [n, d], [n]
-  double best_loss;    // L(w_ls)
-  double loss(const torch::Tensor& w) const { return 0.5 * (x.mv(w) - y).pow(2).mean().item<double>(); }
-};
-
-Problem make_problem(const Config& cfg, uint64_t seed) {
-  const int64_t d = cfg.get_int("dim"), n = cfg.get_int("points");
-  LMLAB_CHECK(d >= 2 && n >= d, UsageError, "need dim >= 2 and points >= dim; got dim ", d, ", points ", n);
-  const double condition = cfg.get_float("condition"), noise = cfg.get_float("noise");
-  LMLAB_CHECK(condition >= 1 && noise >= 0, UsageError, "need condition >= 1 and noise >= 0");
-  torch::Generator g = make_generator(seed);
-  const auto f64 = torch::TensorOptions().dtype(torch::kDouble);
-  const auto scale = torch::pow(condition, torch::arange(d, f64) / static_cast<double>(d - 1));
-  Problem p;
-  p.x = torch::randn({n, d}, g, f64) * scale;
-  const auto w_star = torch::randn({d}, g, f64);
-  p.y = p.x.mv(w_star) + noise * torch::randn({n}, g, f64);
-  const auto w_ls = std::get<0>(torch::linalg_lstsq(p.x, p.y.unsqueeze(1))).squeeze(1);
-  p.best_loss = p.loss(w_ls);
-  return p;
-}
 
 std::unique_ptr<optim::LrAdapter> make_adapter(const std::string& method, torch::optim::SGD& sgd, const Config& cfg) {
   const auto bounds = optim::LrBounds().lr_min(cfg.get_float("dbd.lr_min")).lr_max(cfg.get_float("dbd.lr_max"));
@@ -73,15 +51,15 @@ std::unique_ptr<optim::LrAdapter> make_adapter(const std::string& method, torch:
 }
 
 // One run: excess loss and lr every eval_every steps (step 0 first).
-Row train(const Problem& p, const std::string& task, const std::string& method, uint64_t seed, const Config& cfg) {
-  const int64_t n = p.x.size(0), steps = cfg.get_int(task + ".steps"), every = cfg.get_int("sgd.eval_every");
+Row train(const ConvexTask& p, const std::string& task, const std::string& method, uint64_t seed, const Config& cfg) {
+  const int64_t n = p.size(), steps = cfg.get_int(task + ".steps"), every = cfg.get_int("sgd.eval_every");
   const int64_t batch = task == "full" ? n : cfg.get_int("noisy.batch");
   LMLAB_CHECK(steps >= 1 && every >= 1 && batch >= 1, UsageError, task, ".steps, sgd.eval_every and noisy.batch must be >= 1");
-  auto w = torch::zeros({p.x.size(1)}, torch::kDouble).requires_grad_();
+  auto w = p.init();
   torch::optim::SGD sgd(std::vector<torch::Tensor>{w}, torch::optim::SGDOptions(cfg.get_float("sgd.lr")));
   const auto adapter = make_adapter(method, sgd, cfg);
   torch::Generator g = make_generator(seed);
-  FloatList excess{p.loss(w.detach()) - p.best_loss}, lrs{cfg.get_float("sgd.lr")};
+  FloatList excess{p.excess(w)}, lrs{cfg.get_float("sgd.lr")};
   // Diverged: the rest of the curve is infinite.
   const auto diverge = [&] {
     excess.resize(static_cast<size_t>(steps / every) + 1, INFINITY);
@@ -89,9 +67,8 @@ Row train(const Problem& p, const std::string& task, const std::string& method, 
   };
   for (int64_t step = 1; step <= steps; ++step) {
     const auto idx = batch == n ? torch::Tensor() : torch::randint(0, n, {batch}, g, torch::kLong);
-    const auto xb = idx.defined() ? p.x.index_select(0, idx) : p.x, yb = idx.defined() ? p.y.index_select(0, idx) : p.y;
     sgd.zero_grad();
-    const auto loss = 0.5 * (xb.mv(w) - yb).pow(2).mean();
+    const auto loss = p.loss(w, idx);
     if (!std::isfinite(loss.item<double>())) {
       diverge();
       break;
@@ -100,7 +77,7 @@ Row train(const Problem& p, const std::string& task, const std::string& method, 
     if (adapter) adapter->step();
     else sgd.step();
     if (step % every == 0) {
-      const double e = p.loss(w.detach()) - p.best_loss;
+      const double e = p.excess(w);
       if (!(e <= 1e3 * excess.front())) {  // or NaN
         diverge();
         break;
@@ -134,7 +111,8 @@ void run(RunContext& ctx) {
   std::map<std::string, std::vector<Row>> rows;  // "task/method" -> one row per seed
   Progress bar("runs", static_cast<int64_t>(2 * methods.size() * seeds.size()), ctx.log_sink());
   for (const int64_t seed : seeds) {
-    const Problem problem = make_problem(cfg, derive_seed(ctx.seed(), "problem-" + std::to_string(seed)));
+    const ConvexTask problem =
+        make_convex_task("least_squares", cfg, derive_seed(ctx.seed(), "problem-" + std::to_string(seed)));
     for (const std::string task : {"noisy", "full"})
       for (const auto& method : methods) {
         const std::string key = "task=" + task + ",method=" + method + ",seed=" + std::to_string(seed);

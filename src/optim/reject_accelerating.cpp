@@ -12,6 +12,8 @@ void RejectAccelerating::adjust(const Snapshot& s, const TensorList& u) {
                 "group; got ", s.lrs[i]);
     a.push_back(u[i] / s.lrs[i] - s.grads[i]);
   }
+  // No term to reject when the base adds nothing beyond rounding (plain SGD: a = 0 up to rounding).
+  if (global_dot(a, a) <= 1e-18 * global_dot(s.grads, s.grads)) return;
   if (global_dot(a, s.grads) >= 0) return;  // the base step stands
   ++rejected_;
   for (size_t i = 0; i < u.size(); ++i) plain.push_back(s.lrs[i] * s.grads[i]);
