@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 
+#include "common/curves.h"
 #include "common/stats.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/progress.h"
@@ -127,13 +128,7 @@ void run(RunContext& ctx) {
         const auto& rs = rows[task + "/" + base + "/" + accel];
         ctx.result(task + "." + base + "." + accel + ".final", median_of(column(rs, "final")));
         if (accel == "reject") ctx.result(task + "." + base + ".reject.rejected_fraction", median_of(column(rs, "rejected_fraction")));
-        Series s{accel, {}, {}, {}};
-        const size_t points = std::get<FloatList>(row_value(rs[0], "curve")).size();
-        for (size_t i = 0; i < points; ++i) {
-          std::vector<double> at;
-          for (const Row& r : rs) at.push_back(std::get<FloatList>(row_value(r, "curve"))[i]);
-          s.x.push_back(static_cast<double>(i * every)), s.y.push_back(median_of(at));
-        }
+        const Series s = median_curve(rs, "curve", static_cast<double>(every), accel);
         curves.push_back(s);
         median_curves[base + "/" + accel] = s;
       }

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 
+#include "common/curves.h"
 #include "common/stats.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/progress.h"
@@ -136,18 +137,8 @@ void run(RunContext& ctx) {
         final_median["full-steps/" + method] = median_of(column(rs, "steps_to_target"));
         ctx.result("full." + method + ".steps_to_target", final_median["full-steps/" + method]);
       }
-      Series e{method, {}, {}, {}}, l{method, {}, {}, {}};
-      const size_t points = std::get<FloatList>(row_value(rs[0], "excess")).size();
-      for (size_t i = 0; i < points; ++i) {
-        std::vector<double> at_e, at_l;
-        for (const Row& r : rs) {
-          at_e.push_back(std::get<FloatList>(row_value(r, "excess"))[i]);
-          at_l.push_back(std::get<FloatList>(row_value(r, "lr"))[i]);
-        }
-        e.x.push_back(static_cast<double>(i * every)), e.y.push_back(median_of(at_e));
-        l.x.push_back(static_cast<double>(i * every)), l.y.push_back(median_of(at_l));
-      }
-      excess.push_back(e), lr.push_back(l);
+      excess.push_back(median_curve(rs, "excess", static_cast<double>(every), method));
+      lr.push_back(median_curve(rs, "lr", static_cast<double>(every), method));
     }
     const std::string what = task == "noisy" ? "mini-batches of " + std::to_string(cfg.get_int("noisy.batch")) : "full batches";
     ctx.plot(LinePlot("Least squares, " + what + ": excess loss (median over seeds)", "step", "L(w) - L(w_ls)")

@@ -1,0 +1,26 @@
+// Curves over seeds (experiments/common/curves.h).
+#include "common/curves.h"
+
+#include "common/stats.h"
+#include "lmlab/core/error.h"
+#include "lmlab/core/run.h"
+
+namespace lmlab {
+
+Series median_curve(const std::vector<Row>& rows, const std::string& key, double x_step, const std::string& name) {
+  Series s{name, {}, {}, {}};
+  if (rows.empty()) return s;
+  const size_t points = std::get<FloatList>(row_value(rows[0], key)).size();
+  for (size_t i = 0; i < points; ++i) {
+    std::vector<double> at;
+    for (const Row& r : rows) {
+      const auto& curve = std::get<FloatList>(row_value(r, key));
+      LMLAB_ASSERT(curve.size() == points, "curve '", key, "' has ", curve.size(), " points, not ", points);
+      at.push_back(curve[i]);
+    }
+    s.x.push_back(static_cast<double>(i) * x_step), s.y.push_back(median_of(at));
+  }
+  return s;
+}
+
+}  // namespace lmlab

@@ -1,0 +1,17 @@
+// Curves gathered over the seeds of a sweep, for plots and claims.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lmlab/core/plot.h"
+#include "lmlab/core/value.h"
+
+namespace lmlab {
+
+// The pointwise median over `rows` of their FloatList field `key` (all of one length), as a series
+// named `name` with x = 0, x_step, 2 x_step, ...; InternalError when the field is missing or the
+// lengths differ.
+Series median_curve(const std::vector<Row>& rows, const std::string& key, double x_step, const std::string& name);
+
+}  // namespace lmlab
