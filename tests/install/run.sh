@@ -20,7 +20,7 @@ grep -q "^consumer: lmlab ok" "$work/consumer.out"
 "$work/prefix/bin/lmlab" list | grep -q "foundation.teacher_student"
 
 if [ -n "$python" ]; then
-  site=$(find "$work/prefix" -name _lmlab*.so -printf '%h\n' | head -1)
+  site=$(find "$work/prefix" -name '_lmlab*.so' -printf '%h\n' | head -1)
   [ -n "$site" ] || { echo "no installed Python extension under $work/prefix"; exit 1; }
   (cd "$work" && PYTHONPATH="$(dirname "$site")" "$python" -c \
     "import lmlab, torch; assert lmlab.__file__.startswith('$work'), lmlab.__file__; print('python: lmlab', lmlab.__version__)")
