@@ -35,7 +35,7 @@ WARMUP_STEPS = 2
 
 
 def text_gpt_settings():
-    with open(os.path.join(ROOT, "experiments", "text", "gpt.toml"), "rb") as f:
+    with open(os.path.join(ROOT, "experiments", "foundation", "text_gpt.toml"), "rb") as f:
         cfg = tomllib.load(f)
     model, train = cfg["model"], cfg["train"]
     if not model["tied_head"]:
