@@ -14,7 +14,8 @@ double global_dot(const TensorList& a, const TensorList& b) {
   for (size_t i = 0; i < a.size(); ++i) {
     LMLAB_CHECK(a[i].sizes() == b[i].sizes(), UsageError, "global_dot: tensor ", i, " has shapes ", a[i].sizes(),
                 " and ", b[i].sizes());
-    dot += torch::sum(a[i].to(torch::kDouble) * b[i].to(torch::kDouble)).item<double>();
+    const auto x = a[i].reshape(-1);
+    dot += torch::dot(x, b[i].reshape(-1).to(x.scalar_type())).item<double>();
   }
   return dot;
 }

@@ -17,13 +17,13 @@ RandomVectorAccelerating::RandomVectorAccelerating(torch::optim::Optimizer& base
 TensorList RandomVectorAccelerating::draw(const TensorList& u) {
   int64_t total = 0;
   for (const auto& t : u) total += t.numel();
-  const auto f64 = torch::TensorOptions().dtype(torch::kDouble);
+  const auto dtype = u.front().options();  // drawn in the parameters' dtype, no conversion
   torch::Tensor flat;
   if (options_.subspace_dim() == 0 || options_.subspace_dim() >= total) {
-    flat = torch::randn({total}, generator_, f64);
+    flat = torch::randn({total}, generator_, dtype);
   } else {
     const auto coords = torch::randperm(total, generator_, torch::kLong).narrow(0, 0, options_.subspace_dim());
-    flat = torch::zeros({total}, f64).index_put_({coords}, torch::randn({options_.subspace_dim()}, generator_, f64));
+    flat = torch::zeros({total}, dtype).index_put_({coords}, torch::randn({options_.subspace_dim()}, generator_, dtype));
   }
   TensorList v;
   int64_t offset = 0;

@@ -8,7 +8,9 @@
 //   <v, g> >= 0:  d = (I + 2 v^ v^T) g,  <d, g> = ||g||^2 (1 + 2 cos^2 theta)   (accelerating)
 //   <v, g> <  0:  d = (I - 2 v^ v^T) g,  ||d|| = ||g||, <d, g> = ||g||^2 (1 - 2 cos^2 theta)
 //                 (a Householder reflection of g: possibly a decelerating step)
-// and d does not depend on ||v||. Inner products are accumulated in float64.
+// and d does not depend on ||v||. Inner products run in the tensors' dtype (BLAS dot per tensor,
+// summed over tensors in float64): exact to float64 rounding for float64 parameters, to float32
+// rounding for float32 ones, where the rules only need a sign or a step coefficient.
 #pragma once
 
 #include <vector>
@@ -19,8 +21,8 @@ namespace lmlab::optim {
 
 using TensorList = std::vector<torch::Tensor>;
 
-// sum_i <a_i, b_i> over matching tensors, in float64; UsageError when the lists differ in length
-// or a pair in shape.
+// sum_i <a_i, b_i> over matching tensors (b_i cast to a_i's dtype); UsageError when the lists
+// differ in length or a pair in shape.
 double global_dot(const TensorList& a, const TensorList& b);
 
 // d = g + 2 |<v, g>| / ||v||^2 v (new tensors, g's dtypes); UsageError on mismatched lists or v = 0.
