@@ -1,6 +1,8 @@
 // Curves over seeds (experiments/common/curves.h).
 #include "common/curves.h"
 
+#include <cmath>
+
 #include "common/stats.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/run.h"
@@ -21,6 +23,12 @@ Series median_curve(const std::vector<Row>& rows, const std::string& key, double
     s.x.push_back(static_cast<double>(i) * x_step), s.y.push_back(median_of(at));
   }
   return s;
+}
+
+double first_x_at_or_below(const std::vector<double>& y, double target, double x_step) {
+  for (size_t i = 0; i < y.size(); ++i)
+    if (y[i] <= target) return static_cast<double>(i) * x_step;
+  return INFINITY;
 }
 
 }  // namespace lmlab

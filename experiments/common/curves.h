@@ -14,4 +14,7 @@ namespace lmlab {
 // lengths differ.
 Series median_curve(const std::vector<Row>& rows, const std::string& key, double x_step, const std::string& name);
 
+// i x_step for the first y[i] <= target; infinity when none is.
+double first_x_at_or_below(const std::vector<double>& y, double target, double x_step);
+
 }  // namespace lmlab

@@ -44,47 +44,50 @@ std::unique_ptr<torch::optim::Optimizer> make_base(const std::string& base, cons
   return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(lr));
 }
 
+std::unique_ptr<optim::StepWrapper> make_wrapper(const std::string& accel, torch::optim::Optimizer& base,
+                                                 uint64_t seed, const Config& cfg) {
+  if (accel == "reject") return std::make_unique<optim::RejectAccelerating>(base);
+  if (accel == "rva")
+    return std::make_unique<optim::RandomVectorAccelerating>(
+        base, optim::RandomVectorAcceleratingOptions().seed(derive_seed(seed, "rva")).subspace_dim(cfg.get_int("rva.subspace_dim")));
+  LMLAB_CHECK(accel == "none", UsageError, "unknown plug-in '", accel, "'; use none, reject or rva");
+  return nullptr;
+}
+
 Row train(const ConvexTask& task, const std::string& base, const std::string& accel, uint64_t seed,
           const Config& cfg) {
-  const int64_t steps = cfg.get_int(task.name + ".steps"), batch = cfg.get_int(task.name + ".batch");
-  const int64_t every = cfg.get_int("eval_every");
-  LMLAB_CHECK(steps >= 1 && batch >= 1 && every >= 1, UsageError, task.name, ".steps, ", task.name,
-              ".batch and eval_every must be >= 1");
   auto w = task.init();
   const auto optimizer = make_base(base, w, cfg.get_float(task.name + ".lr_" + base));
-  std::unique_ptr<optim::StepWrapper> wrapper;
-  if (accel == "reject") wrapper = std::make_unique<optim::RejectAccelerating>(*optimizer);
-  if (accel == "rva")
-    wrapper = std::make_unique<optim::RandomVectorAccelerating>(
-        *optimizer,
-        optim::RandomVectorAcceleratingOptions().seed(derive_seed(seed, "rva")).subspace_dim(cfg.get_int("rva.subspace_dim")));
-  LMLAB_CHECK(accel == "none" || wrapper, UsageError, "unknown plug-in '", accel, "'; use none, reject or rva");
+  const auto wrapper = make_wrapper(accel, *optimizer, seed, cfg);
   torch::Generator g = make_generator(seed);
-  FloatList excess{task.excess(w)};
-  const auto diverge = [&] { excess.resize(static_cast<size_t>(steps / every) + 1, INFINITY); };
-  for (int64_t step = 1; step <= steps; ++step) {
-    optimizer->zero_grad();
-    const auto loss = task.loss(w, torch::randint(0, task.size(), {batch}, g, torch::kLong));
-    if (!std::isfinite(loss.item<double>())) {
-      diverge();
-      break;
-    }
-    loss.backward();
-    if (wrapper) wrapper->step();
-    else optimizer->step();
-    if (step % every == 0) {
-      const double e = task.excess(w);
-      if (!(e <= 1e3 * excess.front())) {  // or NaN
-        diverge();
-        break;
-      }
-      excess.push_back(e);
-    }
-  }
+  const FloatList excess =
+      excess_curve(task, w, *optimizer, cfg.get_int(task.name + ".steps"), cfg.get_int(task.name + ".batch"),
+                   cfg.get_int("eval_every"), g, [&] { wrapper ? wrapper->step() : optimizer->step(); });
   Row row{{"final", excess.back()}, {"curve", excess}};
   if (auto* ra = dynamic_cast<optim::RejectAccelerating*>(wrapper.get()))
     row.emplace_back("rejected_fraction", static_cast<double>(ra->rejected()) / static_cast<double>(std::max<int64_t>(1, ra->steps())));
   return row;
+}
+
+// Every value the runs read, before any work: task, base and plug-in names, counts >= 1, finite
+// positive learning rates, the tasks' keys and the plug-ins' options (their constructors check
+// them, on a one-element probe).
+void check_config(const Config& cfg, const StringList& tasks, const StringList& bases, const StringList& accels) {
+  LMLAB_CHECK(cfg.get_int("eval_every") >= 1, UsageError, "eval_every must be >= 1; got ", cfg.get_int("eval_every"));
+  const auto probe = torch::zeros({1}, torch::kDouble).requires_grad_();
+  for (const auto& task : tasks) {
+    check_convex_task(task, cfg);
+    for (const std::string& key : {task + ".steps", task + ".batch"})
+      LMLAB_CHECK(cfg.get_int(key) >= 1, UsageError, key, " must be >= 1; got ", cfg.get_int(key));
+    for (const auto& base : bases) {
+      const std::string key = task + ".lr_" + base;
+      LMLAB_CHECK(cfg.has(key), UsageError, "unknown base '", base, "'; use sgd, sgd_momentum, adagrad or adam");
+      const double lr = cfg.get_float(key);
+      LMLAB_CHECK(std::isfinite(lr) && lr > 0, UsageError, key, " must be finite and > 0; got ", lr);
+      const auto optimizer = make_base(base, probe, lr);
+      for (const auto& accel : accels) make_wrapper(accel, *optimizer, 0, cfg);
+    }
+  }
 }
 
 void run(RunContext& ctx) {
@@ -96,6 +99,7 @@ void run(RunContext& ctx) {
   const auto has = [](const StringList& l, const char* x) { return std::find(l.begin(), l.end(), x) != l.end(); };
   LMLAB_CHECK(has(bases, "sgd") && has(accels, "none") && has(accels, "reject") && has(accels, "rva"), UsageError,
               "the claims compare sgd with and without each plug-in: keep \"sgd\" in bases and none, reject, rva in accels");
+  check_config(cfg, tasks, bases, accels);
   const int64_t every = cfg.get_int("eval_every");
   Progress bar("runs", static_cast<int64_t>(tasks.size() * bases.size() * accels.size() * seeds.size()), ctx.log_sink());
   std::map<std::string, std::vector<Row>> rows;  // "task/base/accel"
@@ -114,11 +118,9 @@ void run(RunContext& ctx) {
     }
   bar.finish();
 
-  // The first evaluated step at which the median curve is <= target (infinite if never).
+  // The first evaluated step at which a median curve is <= target (infinite if never).
   const auto steps_to = [every](const Series& s, double target) {
-    for (size_t i = 0; i < s.y.size(); ++i)
-      if (s.y[i] <= target) return static_cast<double>(i * every);
-    return static_cast<double>(INFINITY);
+    return first_x_at_or_below(s.y, target, static_cast<double>(every));
   };
   for (const auto& task : tasks) {
     std::map<std::string, Series> median_curves;  // "base/accel"

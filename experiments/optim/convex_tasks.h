@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <torch/torch.h>
@@ -30,7 +31,19 @@ struct ConvexTask {
   double excess(const torch::Tensor& w) const;
 };
 
-// "least_squares" or "fmnist_softmax" from the config; UsageError for another name or bad sizes.
+// UsageError unless `name` is least_squares or fmnist_softmax and its config keys are in range
+// (dim >= 2, points >= dim, condition >= 1, noise >= 0; fmnist.points >= 1); checked before any work.
+void check_convex_task(const std::string& name, const Config& cfg);
+// The task `name` from the config (check_convex_task first; fmnist.points also against the data).
 ConvexTask make_convex_task(const std::string& name, const Config& cfg, uint64_t seed);
+
+// Mini-batch training on `task` from w: each step zeroes `optimizer`'s gradients, draws `batch`
+// rows with replacement from `g` (batch 0: all rows, no draw), computes the loss, calls backward
+// and `step`; every `every` steps it records task.excess(w) and calls `on_eval`. Returns the excess
+// curve, steps / every + 1 points from step 0. A loss that overflows, or an excess above 1000 times
+// the start (or NaN), is divergence: the rest of the curve is infinite.
+FloatList excess_curve(const ConvexTask& task, const torch::Tensor& w, torch::optim::Optimizer& optimizer,
+                       int64_t steps, int64_t batch, int64_t every, torch::Generator& g,
+                       const std::function<void()>& step, const std::function<void()>& on_eval = {});
 
 }  // namespace lmlab

@@ -53,49 +53,37 @@ std::unique_ptr<optim::LrAdapter> make_adapter(const std::string& method, torch:
 
 // One run: excess loss and lr every eval_every steps (step 0 first).
 Row train(const ConvexTask& p, const std::string& task, const std::string& method, uint64_t seed, const Config& cfg) {
-  const int64_t n = p.size(), steps = cfg.get_int(task + ".steps"), every = cfg.get_int("sgd.eval_every");
-  const int64_t batch = task == "full" ? n : cfg.get_int("noisy.batch");
-  LMLAB_CHECK(steps >= 1 && every >= 1 && batch >= 1, UsageError, task, ".steps, sgd.eval_every and noisy.batch must be >= 1");
   auto w = p.init();
   torch::optim::SGD sgd(std::vector<torch::Tensor>{w}, torch::optim::SGDOptions(cfg.get_float("sgd.lr")));
   const auto adapter = make_adapter(method, sgd, cfg);
+  const auto lr = [&] { return sgd.param_groups()[0].options().get_lr(); };
   torch::Generator g = make_generator(seed);
-  FloatList excess{p.excess(w)}, lrs{cfg.get_float("sgd.lr")};
-  // Diverged: the rest of the curve is infinite.
-  const auto diverge = [&] {
-    excess.resize(static_cast<size_t>(steps / every) + 1, INFINITY);
-    lrs.resize(excess.size(), sgd.param_groups()[0].options().get_lr());
-  };
-  for (int64_t step = 1; step <= steps; ++step) {
-    const auto idx = batch == n ? torch::Tensor() : torch::randint(0, n, {batch}, g, torch::kLong);
-    sgd.zero_grad();
-    const auto loss = p.loss(w, idx);
-    if (!std::isfinite(loss.item<double>())) {
-      diverge();
-      break;
-    }
-    loss.backward();
-    if (adapter) adapter->step();
-    else sgd.step();
-    if (step % every == 0) {
-      const double e = p.excess(w);
-      if (!(e <= 1e3 * excess.front())) {  // or NaN
-        diverge();
-        break;
-      }
-      excess.push_back(e);
-      lrs.push_back(sgd.param_groups()[0].options().get_lr());
-    }
-  }
-  // The first evaluated step at which the excess loss is <= full.target (infinite if never).
-  double to_target = INFINITY;
-  for (size_t i = 0; i < excess.size(); ++i)
-    if (excess[i] <= cfg.get_float("full.target")) {
-      to_target = static_cast<double>(i * every);
-      break;
-    }
-  return {{"task", task},         {"method", method}, {"final_excess", excess.back()},
-          {"steps_to_target", to_target}, {"excess", excess}, {"lr", lrs}};
+  FloatList lrs{lr()};
+  const int64_t every = cfg.get_int("sgd.eval_every");
+  const FloatList excess = excess_curve(
+      p, w, sgd, cfg.get_int(task + ".steps"), task == "full" ? 0 : cfg.get_int("noisy.batch"), every, g,
+      [&] { adapter ? adapter->step() : sgd.step(); }, [&] { lrs.push_back(lr()); });
+  lrs.resize(excess.size(), lr());  // the lr it diverged at, if it did
+  return {{"task", task},
+          {"method", method},
+          {"final_excess", excess.back()},
+          {"steps_to_target", first_x_at_or_below(excess, cfg.get_float("full.target"), static_cast<double>(every))},
+          {"excess", excess},
+          {"lr", lrs}};
+}
+
+// Every value the runs read, before any work: counts >= 1, a finite positive lr and target, the
+// task's keys, and the adapters' options (their constructors check them, on a one-element probe).
+void check_config(const Config& cfg, const StringList& methods) {
+  for (const char* key : {"noisy.steps", "noisy.batch", "full.steps", "sgd.eval_every"})
+    LMLAB_CHECK(cfg.get_int(key) >= 1, UsageError, key, " must be >= 1; got ", cfg.get_int(key));
+  for (const char* key : {"sgd.lr", "full.target"})
+    LMLAB_CHECK(std::isfinite(cfg.get_float(key)) && cfg.get_float(key) > 0, UsageError, key,
+                " must be finite and > 0; got ", cfg.get_float(key));
+  check_convex_task("least_squares", cfg);
+  const auto probe = torch::zeros({1}, torch::kDouble).requires_grad_();
+  torch::optim::SGD sgd(std::vector<torch::Tensor>{probe}, torch::optim::SGDOptions(cfg.get_float("sgd.lr")));
+  for (const auto& m : methods) make_adapter(m, sgd, cfg);
 }
 
 void run(RunContext& ctx) {
@@ -106,9 +94,7 @@ void run(RunContext& ctx) {
   for (const char* needed : {"dbd", "rdbd"})
     LMLAB_CHECK(std::find(methods.begin(), methods.end(), needed) != methods.end(), UsageError,
                 "the claims compare rdbd with dbd: keep both in methods");
-  for (const auto& m : methods)
-    LMLAB_CHECK(m == "fixed" || m == "dbd" || m == "rdbd" || m == "hd", UsageError, "unknown method '", m,
-                "' in methods; use fixed, dbd, rdbd or hd");
+  check_config(cfg, methods);
   std::map<std::string, std::vector<Row>> rows;  // "task/method" -> one row per seed
   Progress bar("runs", static_cast<int64_t>(2 * methods.size() * seeds.size()), ctx.log_sink());
   for (const int64_t seed : seeds) {

@@ -88,16 +88,13 @@ def _adapter_target(optimizer):
     return optimizer, _lmlab.OptimPythonOptimizer(optimizer), None
 
 
-class DeltaBarDelta(_Plugin):
-    """Jacobs's delta-bar-delta per parameter group: lr += kappa when the gradient agrees with the
-    average of past steps, lr -= phi * lr when it disagrees; lr clamped to [lr_min, lr_max]."""
+class _LrAdapter(_Plugin):
+    """What the learning-rate adapters share: the optimizer or the wrapper they step through, lrs()
+    and a state_dict that also holds the wrapper's state."""
 
-    _rule = "OptimDeltaBarDelta"
-
-    def __init__(self, optimizer, kappa=1e-3, phi=0.1, theta=0.7, lr_min=1e-8, lr_max=10.0):
+    def __init__(self, optimizer, make_rule):
         torch_optimizer, base, through = _adapter_target(optimizer)
-        rule = getattr(_lmlab, self._rule)
-        super().__init__(torch_optimizer, base, rule(base, through, kappa, phi, theta, lr_min, lr_max))
+        super().__init__(torch_optimizer, base, make_rule(base, through))
         self._through = optimizer if through is not None else None
 
     def lrs(self):
@@ -115,6 +112,17 @@ class DeltaBarDelta(_Plugin):
             self._through._cpp.load(state_dict["through"])
 
 
+class DeltaBarDelta(_LrAdapter):
+    """Jacobs's delta-bar-delta per parameter group: lr += kappa when the gradient agrees with the
+    average of past steps, lr -= phi * lr when it disagrees; lr clamped to [lr_min, lr_max]."""
+
+    _rule = "OptimDeltaBarDelta"
+
+    def __init__(self, optimizer, kappa=1e-3, phi=0.1, theta=0.7, lr_min=1e-8, lr_max=10.0):
+        rule = getattr(_lmlab, self._rule)
+        super().__init__(optimizer, lambda base, through: rule(base, through, kappa, phi, theta, lr_min, lr_max))
+
+
 class RDBD(DeltaBarDelta):
     """Regrettable delta-bar-delta (our reading of P8): an adjustment the next sign test disagrees
     with is undone before the new one applies."""
@@ -126,11 +134,9 @@ class RDBD(DeltaBarDelta):
         return self._cpp.regrets
 
 
-class Hypergradient(DeltaBarDelta):
+class Hypergradient(_LrAdapter):
     """Hypergradient descent (Baydin et al. 2018): lr += beta * <g_t, d_{t-1}>, d the previous step
     per unit lr (SGD-HD over SGD, Adam-HD over Adam; paper betas 1e-3 and 1e-7)."""
 
     def __init__(self, optimizer, beta=1e-3, lr_min=1e-8, lr_max=10.0):
-        torch_optimizer, base, through = _adapter_target(optimizer)
-        _Plugin.__init__(self, torch_optimizer, base, _lmlab.OptimHypergradient(base, through, beta, lr_min, lr_max))
-        self._through = optimizer if through is not None else None
+        super().__init__(optimizer, lambda base, through: _lmlab.OptimHypergradient(base, through, beta, lr_min, lr_max))
