@@ -15,7 +15,14 @@ ExperimentDef define_experiment(const std::string& name, std::function<void(RunC
   const char* toml = embedded_config(config.c_str());
   LMLAB_ASSERT(toml != nullptr, "experiment ", name, " has no default config ", config,
                " (experiments/<area>/<name>.toml)");
-  return {name, info.paper(), info.description(), toml, info.is_sweep(), std::move(body)};
+  std::string defaults = toml;
+  for (const std::string& section : info.sections()) {
+    const char* text = embedded_config(("common." + section).c_str());
+    LMLAB_ASSERT(text != nullptr, "experiment ", name, " asks for config section experiments/common/", section,
+                 ".toml, which was not compiled in");
+    defaults += text;
+  }
+  return {name, info.paper(), info.description(), defaults, info.is_sweep(), std::move(body)};
 }
 
 const std::vector<ExperimentDef>& all_experiments() {

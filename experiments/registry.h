@@ -21,14 +21,18 @@ class ExperimentInfo {
   ExperimentInfo& sweep() { sweep_ = true; return *this; }
   // Take the default config of another experiment ("area.name") instead of its own .toml.
   ExperimentInfo& config_of(std::string name) { config_of_ = std::move(name); return *this; }
+  // Append a shared config section, experiments/common/<name>.toml (e.g. "optim"), to the defaults.
+  ExperimentInfo& section(std::string name) { sections_.push_back(std::move(name)); return *this; }
 
   const std::string& paper() const { return paper_; }
   const std::string& description() const { return description_; }
   bool is_sweep() const { return sweep_; }
   const std::string& config_name() const { return config_of_; }
+  const std::vector<std::string>& sections() const { return sections_; }
 
  private:
   std::string paper_, description_, config_of_;
+  std::vector<std::string> sections_;
   bool sweep_ = false;
 };
 

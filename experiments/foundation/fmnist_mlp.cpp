@@ -1,9 +1,11 @@
 // foundation.fmnist_mlp: MLP on Fashion-MNIST, the image half of the pipeline check.
 //
-// x [B,784] (pixels in [0,1]) -> MLP(hidden, activation) -> logits [B,10], cross-entropy, Adam.
+// x [B,784] (pixels in [0,1]) -> MLP(hidden, activation) -> logits [B,10], cross-entropy, Adam
+// (or the optimizer of the [optim] section, experiments/common/optim.toml).
 // 5,000 training images are held out for the learning curves; the 10,000 test images are used once,
 // at the end. Claim (issue "foundation"): quick mode reaches >= 85% test accuracy, a level any
 // reasonable MLP passes on Fashion-MNIST, so a failure means a broken pipe.
+#include "common/optim_config.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/progress.h"
 #include "lmlab/core/seed.h"
@@ -45,6 +47,8 @@ ImageGrid misclassified(const ImageDataset& test, const torch::Tensor& pred, int
 
 void run(RunContext& ctx) {
   const Config& cfg = ctx.config();
+  const auto optim_options =
+      plugged_optimizer_options(cfg, "adam", cfg.get_float("train.lr"), 0.0, derive_seed(ctx.seed(), "optim"));
   const HoldoutSplit split =
       split_off(load_fashion_mnist(ImageSplit::Train), cfg.get_int("validation"), derive_seed(ctx.seed(), "holdout"));
   const ImageDataset test = load_fashion_mnist(ImageSplit::Test);
@@ -55,7 +59,7 @@ void run(RunContext& ctx) {
   seed_everything(derive_seed(ctx.seed(), "init"));
   MLP model(MLPOptions(28 * 28, cfg.get_int_list("hidden"), kFashionMnistClasses)
                 .activation(activation_from_name(cfg.get_string("activation"))));
-  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(cfg.get_float("train.lr")));
+  optim::PluggedOptimizer opt(model->parameters(), optim_options);
   const int64_t epochs = cfg.get_int("train.epochs"), batch = cfg.get_int("train.batch");
   LMLAB_CHECK(epochs >= 1 && batch >= 1, UsageError, "train.epochs and train.batch must be >= 1");
   const int64_t batches = (train.size() + batch - 1) / batch;
@@ -111,6 +115,7 @@ void run(RunContext& ctx) {
 
 LMLAB_DEFINE_EXPERIMENT(foundation, fmnist_mlp, run,
                         ExperimentInfo("foundation (no paper)",
-                                       "MLP classifier on Fashion-MNIST, learning curves"))
+                                       "MLP classifier on Fashion-MNIST, learning curves")
+                            .section("optim"))
 
 }  // namespace lmlab

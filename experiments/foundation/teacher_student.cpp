@@ -1,7 +1,8 @@
 // foundation.teacher_student: a sweep over student width on teacher-student regression.
 //
 // Teacher f*(x) = a^T relu(W x / sqrt(d)) / sqrt(m*) (TwoLayerTeacher), x ~ N(0, I_d). Students
-// are MLP(d -> width -> 1, ReLU) trained by full-batch Adam on squared loss. Per width: train and
+// are MLP(d -> width -> 1, ReLU) trained by full-batch Adam (or the optimizer of the [optim]
+// section, experiments/common/optim.toml) on squared loss. Per width: train and
 // test MSE, and the test MSE relative to Var(y_test) (1.0 = predicting the mean).
 //
 // Claims (ours, not a paper's; they check the pipe end to end with a known answer):
@@ -16,6 +17,7 @@
 #include "lmlab/data/synthetic.h"
 #include "lmlab/models/mlp.h"
 #include "registry.h"
+#include "common/optim_config.h"
 #include "common/stats.h"
 
 namespace lmlab {
@@ -25,7 +27,9 @@ Row train_student(RunContext& ctx, int64_t width, const RegressionData& train, c
   const Config& cfg = ctx.config();
   seed_everything(derive_seed(ctx.seed(), "student-" + std::to_string(width)));
   MLP student(MLPOptions(train.x.size(1), {width}, 1));
-  torch::optim::Adam opt(student->parameters(), torch::optim::AdamOptions(cfg.get_float("train.lr")));
+  optim::PluggedOptimizer opt(student->parameters(),
+                              plugged_optimizer_options(cfg, "adam", cfg.get_float("train.lr"), 0.0,
+                                                        derive_seed(ctx.seed(), "optim-" + std::to_string(width))));
   const int64_t steps = cfg.get_int("train.steps"), log_every = cfg.get_int("train.log_every");
   Progress bar("width " + std::to_string(width), steps, ctx.log_sink());
   double train_mse = 0;
@@ -49,6 +53,7 @@ Row train_student(RunContext& ctx, int64_t width, const RegressionData& train, c
 
 void run(RunContext& ctx) {
   const Config& cfg = ctx.config();
+  plugged_optimizer_options(cfg, "adam", cfg.get_float("train.lr"), 0.0, 0);  // optim.* checked before any work
   const TwoLayerTeacher teacher(TeacherOptions()
                                     .dim(cfg.get_int("dim"))
                                     .teacher_width(cfg.get_int("teacher_width"))
@@ -89,6 +94,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(foundation, teacher_student, run,
                         ExperimentInfo("foundation (no paper)",
                                        "students of growing width learn a random two-layer teacher")
-                            .sweep())
+                            .sweep()
+                            .section("optim"))
 
 }  // namespace lmlab

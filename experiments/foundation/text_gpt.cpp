@@ -35,7 +35,7 @@ void run(RunContext& ctx) {
   seed_everything(derive_seed(ctx.seed(), "init"));
   GPT model(gpt_options(cfg));
   ctx.log("model: " + std::to_string(model->num_parameters()) + " parameters");
-  const LMTrainOptions train_options = lm_train_options(cfg, cfg.get_int("train.steps"));
+  const LMTrainOptions train_options = lm_train_options(cfg, cfg.get_int("train.steps"), derive_seed(ctx.seed(), "optim"));
   LMTrainer trainer(model, train_options, derive_seed(ctx.seed(), "batches"));
   const int64_t steps = train_options.steps;
   const int64_t eval_every = cfg.get_int("train.eval_every"), eval_batches = cfg.get_int("train.eval_batches");
@@ -96,6 +96,7 @@ void run(RunContext& ctx) {
 
 LMLAB_DEFINE_EXPERIMENT(foundation, text_gpt, run,
                         ExperimentInfo("foundation (no paper)",
-                                       "tiny byte-level GPT on the fortunes corpus, samples"))
+                                       "tiny byte-level GPT on the fortunes corpus, samples")
+                            .section("optim"))
 
 }  // namespace lmlab

@@ -56,7 +56,8 @@ Row train_point(RunContext& ctx, const TextBatcher& train, const TextBatcher& va
   const Config& cfg = ctx.config();
   const IntList tokens = cfg.get_int_list("tokens");
   const int64_t batch_tokens = cfg.get_int("train.batch") * cfg.get_int("model.context");
-  LMTrainOptions options = lm_train_options(cfg, (tokens.back() + batch_tokens - 1) / batch_tokens);
+  LMTrainOptions options = lm_train_options(cfg, (tokens.back() + batch_tokens - 1) / batch_tokens,
+                                            derive_seed(ctx.seed(), "optim"));
   options.cosine = false;
   seed_everything(derive_seed(ctx.seed(), "init-width-" + std::to_string(width)));  // twins share it
   GPT model(model_options(cfg, precision, width));
@@ -204,6 +205,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(onebit, scaling_law, run,
                         ExperimentInfo("P1 1-bit scaling (arXiv 2411.01663)",
                                        "binary and ternary tiny GPTs and their twins: power laws in N, D, C")
-                            .sweep())
+                            .sweep()
+                            .section("optim"))
 
 }  // namespace lmlab

@@ -146,7 +146,7 @@ Row gpt_maps(RunContext& ctx) {
     cores.push_back(std::make_shared<RecordingAttention>());
     return cores.back();
   }));
-  const LMTrainOptions options = lm_train_options(cfg, cfg.get_int("train.steps"));
+  const LMTrainOptions options = lm_train_options(cfg, cfg.get_int("train.steps"), derive_seed(ctx.seed(), "optim"));
   LMTrainer trainer(model, options, derive_seed(ctx.seed(), "gpt batches"));
   Progress bar("train GPT", options.steps, ctx.log_sink());
   double loss = 0;
@@ -318,6 +318,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(sparse_attention, gaussian, run,
                         ExperimentInfo("P3 natural sparsity (arXiv 2404.02690)",
                                        "k_eps of Gaussian attention against its closed-form law; top-k error identity and bound")
-                            .sweep())
+                            .sweep()
+                            .section("optim"))
 
 }  // namespace lmlab

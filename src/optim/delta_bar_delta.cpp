@@ -7,14 +7,19 @@
 
 namespace lmlab::optim {
 
+void DeltaBarDeltaOptions::validate() const {
+  bounds().validate();
+  LMLAB_CHECK(kappa() >= 0 && std::isfinite(kappa()), UsageError,
+              "delta-bar-delta kappa (additive lr increase) must be finite and >= 0; got ", kappa());
+  LMLAB_CHECK(phi() >= 0 && phi() < 1, UsageError,
+              "delta-bar-delta phi (multiplicative lr decrease) must be in [0, 1); got ", phi());
+  LMLAB_CHECK(theta() >= 0 && theta() < 1, UsageError, "delta-bar-delta theta (averaging) must be in [0, 1); got ",
+              theta());
+}
+
 DeltaBarDelta::DeltaBarDelta(torch::optim::Optimizer& base, DeltaBarDeltaOptions options, StepWrapper* through)
     : LrAdapter(base, options.bounds(), through), options_(options) {
-  LMLAB_CHECK(options.kappa() >= 0 && std::isfinite(options.kappa()), UsageError,
-              "delta-bar-delta kappa (additive lr increase) must be finite and >= 0; got ", options.kappa());
-  LMLAB_CHECK(options.phi() >= 0 && options.phi() < 1, UsageError,
-              "delta-bar-delta phi (multiplicative lr decrease) must be in [0, 1); got ", options.phi());
-  LMLAB_CHECK(options.theta() >= 0 && options.theta() < 1, UsageError,
-              "delta-bar-delta theta (averaging) must be in [0, 1); got ", options.theta());
+  options.validate();
 }
 
 double DeltaBarDelta::change(double lr, double s) const {

@@ -7,10 +7,15 @@
 
 namespace lmlab::optim {
 
+void HypergradientOptions::validate() const {
+  bounds().validate();
+  LMLAB_CHECK(beta() >= 0 && std::isfinite(beta()), UsageError, "hypergradient beta must be finite and >= 0; got ",
+              beta());
+}
+
 Hypergradient::Hypergradient(torch::optim::Optimizer& base, HypergradientOptions options, StepWrapper* through)
     : LrAdapter(base, options.bounds(), through), options_(options) {
-  LMLAB_CHECK(options.beta() >= 0 && std::isfinite(options.beta()), UsageError,
-              "hypergradient beta must be finite and >= 0; got ", options.beta());
+  options.validate();
 }
 
 double Hypergradient::adapt(double lr, const TensorList& grads, GroupState& state) {

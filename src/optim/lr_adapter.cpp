@@ -20,11 +20,14 @@ TensorList with_grad(torch::optim::OptimizerParamGroup& group) {
 
 }  // namespace
 
+void LrBounds::validate() const {
+  LMLAB_CHECK(lr_min() > 0 && lr_min() <= lr_max() && std::isfinite(lr_max()), UsageError,
+              "learning-rate bounds must satisfy 0 < lr_min <= lr_max < inf; got [", lr_min(), ", ", lr_max(), "]");
+}
+
 LrAdapter::LrAdapter(torch::optim::Optimizer& base, LrBounds bounds, StepWrapper* through)
     : base_(base), bounds_(bounds), through_(through), groups_(base.param_groups().size()) {
-  LMLAB_CHECK(bounds.lr_min() > 0 && bounds.lr_min() <= bounds.lr_max() && std::isfinite(bounds.lr_max()),
-              UsageError, "learning-rate bounds must satisfy 0 < lr_min <= lr_max < inf; got [", bounds.lr_min(),
-              ", ", bounds.lr_max(), "]");
+  bounds.validate();
   LMLAB_CHECK(through == nullptr || &through->base() == &base, UsageError,
               "the StepWrapper an lr adapter steps through must wrap the same optimizer");
   for (auto& group : base.param_groups()) {

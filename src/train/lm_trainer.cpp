@@ -1,8 +1,11 @@
 // The language-model training step (include/lmlab/train/lm_trainer.h).
 #include "lmlab/train/lm_trainer.h"
 
-#include "lmlab/train/lr_schedule.h"
+#include <cmath>
+
+#include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
+#include "lmlab/train/lr_schedule.h"
 
 namespace lmlab {
 
@@ -13,8 +16,11 @@ double lm_learning_rate(const LMTrainOptions& o, int64_t step) {
 LMTrainer::LMTrainer(GPT model, const LMTrainOptions& options, uint64_t batch_seed)
     : model_(std::move(model)),
       options_(options),
-      optimizer_(model_->parameters(), torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay)),
-      generator_(make_generator(batch_seed)) {}
+      optimizer_(options.optimizer ? options.optimizer(model_->parameters())
+                                   : make_adamw(model_->parameters(), options.lr, options.weight_decay)),
+      generator_(make_generator(batch_seed)) {
+  LMLAB_CHECK(optimizer_ != nullptr, UsageError, "LMTrainOptions::optimizer returned no optimizer");
+}
 
 double LMTrainer::step(const TextBatcher& data) {
   return step(data.sample(options_.batch, model_->options().context(), generator_));
@@ -22,14 +28,26 @@ double LMTrainer::step(const TextBatcher& data) {
 
 double LMTrainer::step(const TokenBatch& b) {
   ++step_;
-  for (auto& group : optimizer_.param_groups())
-    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lm_learning_rate(options_, step_));
+  if (!optimizer_->adapts_lr()) optimizer_->set_lr(lm_learning_rate(options_, step_));
   const LMLoss l = lm_loss(model_->forward(b.x), b.y);
-  optimizer_.zero_grad();
+  optimizer_->zero_grad();
   l.loss.backward();
-  optimizer_.step();
+  const double loss = l.total_nats / static_cast<double>(l.tokens);
+  if (!std::isfinite(loss)) throw DataError(non_finite_message(loss));
+  optimizer_->step();
   tokens_ += l.tokens;
-  return l.total_nats / static_cast<double>(l.tokens);
+  return loss;
+}
+
+std::string LMTrainer::non_finite_message(double loss) const {
+  std::string where = "no parameter's gradient is non-finite";
+  for (const auto& p : model_->named_parameters())
+    if (p.value().grad().defined() && !torch::isfinite(p.value().grad()).all().item<bool>()) {
+      where = "the gradient of " + p.key() + " is not finite";
+      break;
+    }
+  return "training diverged at step " + std::to_string(step_) + ": the loss is " + std::to_string(loss) + " and " +
+         where + "; lower the learning rate (train.lr) or raise the warm-up";
 }
 
 }  // namespace lmlab

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
 #include "lmlab/train/evaluate.h"
 #include "lmlab/train/lm_trainer.h"
@@ -80,6 +81,63 @@ TEST(LMTrainer, LossFallsOnARepeatedBatchAndTheSameSeedGivesTheSameModel) {
   const auto a = train_twice(), b = train_twice();
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i]));
+}
+
+// A TrainOptimizer that records what the trainer asks of it.
+class RecordingOptimizer : public TrainOptimizer {
+ public:
+  RecordingOptimizer(std::vector<double>& lrs, int& steps, bool adapts) : lrs_(lrs), steps_(steps), adapts_(adapts) {}
+  void zero_grad() override {}
+  void step() override { ++steps_; }
+  void set_lr(double lr) override { lrs_.push_back(lr); }
+  bool adapts_lr() const override { return adapts_; }
+
+ private:
+  std::vector<double>& lrs_;
+  int& steps_;
+  bool adapts_;
+};
+
+TEST(LMTrainer, StepsTheGivenOptimizerAtTheScheduleUnlessItAdaptsItsOwnLr) {
+  const TextBatcher data = text(2000, 3);
+  LMTrainOptions o;
+  o.lr = 1e-2, o.warmup = 2, o.steps = 4;
+  for (const bool adapts : {false, true}) {
+    std::vector<double> lrs;
+    int steps = 0;
+    o.optimizer = [&](const std::vector<torch::Tensor>&) { return std::make_unique<RecordingOptimizer>(lrs, steps, adapts); };
+    LMTrainer trainer(tiny_gpt(), o, 1);
+    for (int i = 0; i < 4; ++i) trainer.step(data);
+    EXPECT_EQ(steps, 4);
+    if (adapts) {
+      EXPECT_TRUE(lrs.empty());
+    } else {
+      ASSERT_EQ(lrs.size(), 4u);
+      for (int i = 0; i < 4; ++i) EXPECT_EQ(lrs[i], lm_learning_rate(o, i + 1));
+    }
+  }
+}
+
+TEST(LMTrainer, ANonFiniteLossStopsWithTheStepAndTheParameter) {
+  const TextBatcher data = text(2000, 3);
+  LMTrainOptions o;
+  GPT model = tiny_gpt();
+  LMTrainer trainer(model, o, 1);
+  trainer.step(data);
+  const auto last = model->named_parameters().items().back();  // after the attention, which rejects NaN input
+  {
+    torch::NoGradGuard no_grad;
+    last.value().fill_(NAN);
+  }
+  try {
+    trainer.step(data);
+    ADD_FAILURE() << "a NaN weight must stop training";
+  } catch (const DataError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("at step 2"), std::string::npos) << message;
+    EXPECT_NE(message.find("the gradient of "), std::string::npos) << message;
+  }
+  EXPECT_EQ(trainer.steps_done(), 2);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 namespace lmlab::optim {
 
 struct DeltaBarDeltaOptions {
+  void validate() const;  // UsageError naming the value out of range
   TORCH_ARG(double, kappa) = 1e-3;  // additive increase, >= 0
   TORCH_ARG(double, phi) = 0.1;     // multiplicative decrease, in [0, 1)
   TORCH_ARG(double, theta) = 0.7;   // averaging of deltabar, in [0, 1)

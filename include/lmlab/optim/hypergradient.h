@@ -11,6 +11,7 @@
 namespace lmlab::optim {
 
 struct HypergradientOptions {
+  void validate() const;  // UsageError naming the value out of range
   TORCH_ARG(double, beta) = 1e-3;  // hypergradient learning rate, >= 0
   TORCH_ARG(LrBounds, bounds) = LrBounds();
 };

@@ -20,6 +20,7 @@
 namespace lmlab::optim {
 
 struct LrBounds {
+  void validate() const;  // UsageError unless 0 < lr_min <= lr_max < inf
   TORCH_ARG(double, lr_min) = 1e-8;
   TORCH_ARG(double, lr_max) = 10.0;
 };

@@ -3,15 +3,20 @@
 // bench/train_bench.cpp, so all run the same step.
 //
 // One step: sample `batch` windows of T + 1 tokens (TextBatcher::sample), forward, lm_loss,
-// zero_grad, backward, AdamW step at lm_learning_rate(step).
+// zero_grad, backward, optimizer step (AdamW unless LMTrainOptions::optimizer says otherwise) at
+// lm_learning_rate(step). A loss that is NaN or infinite stops training with a DataError naming
+// the step and the first parameter whose gradient is not finite.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string>
 
 #include <torch/torch.h>
 
 #include "lmlab/data/text_batcher.h"
 #include "lmlab/models/gpt.h"
+#include "lmlab/train/train_optimizer.h"
 
 namespace lmlab {
 
@@ -22,6 +27,9 @@ struct LMTrainOptions {
   int64_t warmup = 100;        // linear warm-up steps
   int64_t steps = 1000;        // total, for the decay
   bool cosine = true;          // cosine decay to lr / 10 after warm-up; false: constant lr
+  // The optimizer, built over the model's parameters; empty: AdamW(lr, weight_decay). One that
+  // adapts its own lr (adapts_lr()) starts at lr and gets no warm-up or decay.
+  TrainOptimizerFactory optimizer;
 };
 
 // The trainer's learning rate at `step` (1-based): warmup_cosine_lr (lr_schedule.h) from lr,
@@ -44,9 +52,11 @@ class LMTrainer {
   GPT& model() { return model_; }
 
  private:
+  std::string non_finite_message(double loss) const;
+
   GPT model_;
   LMTrainOptions options_;
-  torch::optim::AdamW optimizer_;
+  std::unique_ptr<TrainOptimizer> optimizer_;
   torch::Generator generator_;
   int64_t step_ = 0, tokens_ = 0;
 };

@@ -1,0 +1,130 @@
+// PluggedOptimizer (lmlab/optim/plugged_optimizer.h): each name, plug-in and adapter takes exactly
+// the steps of the classes it assembles, used by hand; its saved state resumes the same
+// trajectory; bad options are UsageErrors that name the value.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "lmlab/optim/plugged_optimizer.h"
+#include "lmlab/optim/rdbd.h"
+#include "lmlab/optim/reject_accelerating.h"
+#include "support/usage_error.h"
+
+namespace lmlab::optim {
+namespace {
+
+using test_support::usage_error;
+
+// A non-quadratic gradient field in float64, different at every step t.
+torch::Tensor gradient(const torch::Tensor& x, int t) { return torch::cos(3 * x.detach() + t) + 0.3; }
+
+torch::Tensor start() { return torch::linspace(-1, 1, 7, torch::kDouble).requires_grad_(); }
+
+// `steps` steps of `optimizer` (anything with step()) on x from start().
+template <class StepFn>
+torch::Tensor trajectory_end(torch::Tensor x, StepFn step, int steps = 12) {
+  for (int t = 0; t < steps; ++t) {
+    x.mutable_grad() = gradient(x, t);
+    step();
+  }
+  return x.detach();
+}
+
+TEST(PluggedOptimizer, EachBaseIsLibTorchsOwn) {
+  const auto o = PluggedOptimizerOptions().lr(0.05).weight_decay(0.01);
+  auto x = start(), y = start();
+  PluggedOptimizer sgd({x}, PluggedOptimizerOptions(o).name("sgd").momentum(0.9).nesterov(true));
+  torch::optim::SGD ref({y}, torch::optim::SGDOptions(0.05).momentum(0.9).nesterov(true).weight_decay(0.01));
+  EXPECT_TRUE(torch::equal(trajectory_end(x, [&] { sgd.step(); }), trajectory_end(y, [&] { ref.step(); })));
+
+  auto a = start(), b = start();
+  PluggedOptimizer adamw({a}, PluggedOptimizerOptions(o).name("adamw").beta1(0.8).beta2(0.99).eps(1e-6));
+  torch::optim::AdamW ref_w({b}, torch::optim::AdamWOptions(0.05).betas({0.8, 0.99}).eps(1e-6).weight_decay(0.01));
+  EXPECT_TRUE(torch::equal(trajectory_end(a, [&] { adamw.step(); }), trajectory_end(b, [&] { ref_w.step(); })));
+
+  auto c = start(), d = start();
+  PluggedOptimizer adagrad({c}, PluggedOptimizerOptions(o).name("adagrad"));
+  torch::optim::Adagrad ref_g({d}, torch::optim::AdagradOptions(0.05).weight_decay(0.01));
+  EXPECT_TRUE(torch::equal(trajectory_end(c, [&] { adagrad.step(); }), trajectory_end(d, [&] { ref_g.step(); })));
+}
+
+TEST(PluggedOptimizer, PluginAndAdapterAreTheLibraryClasses) {
+  const auto o = PluggedOptimizerOptions().name("sgd").lr(0.05).momentum(0.5);
+  const auto dbd = DeltaBarDeltaOptions().kappa(0.01).phi(0.3);
+  auto x = start(), y = start();
+  PluggedOptimizer plugged({x}, PluggedOptimizerOptions(o).accel("reject").lr_adapter("rdbd").dbd(dbd));
+  torch::optim::SGD sgd({y}, torch::optim::SGDOptions(0.05).momentum(0.5));
+  RejectAccelerating reject(sgd);
+  RDBD rdbd(sgd, dbd, &reject);
+  EXPECT_TRUE(plugged.adapts_lr());
+  EXPECT_TRUE(torch::equal(trajectory_end(x, [&] { plugged.step(); }), trajectory_end(y, [&] { rdbd.step(); })));
+  EXPECT_EQ(plugged.lr(), rdbd.lrs()[0]);
+  EXPECT_NE(plugged.lr(), 0.05);  // the adapter moved it
+
+  auto a = start(), b = start();
+  PluggedOptimizer rva({a}, PluggedOptimizerOptions(o).accel("rva").rva(RandomVectorAcceleratingOptions().seed(3)));
+  torch::optim::SGD sgd2({b}, torch::optim::SGDOptions(0.05).momentum(0.5));
+  RandomVectorAccelerating ref(sgd2, RandomVectorAcceleratingOptions().seed(3));
+  EXPECT_FALSE(rva.adapts_lr());
+  EXPECT_TRUE(torch::equal(trajectory_end(a, [&] { rva.step(); }), trajectory_end(b, [&] { ref.step(); })));
+}
+
+// RVA and hypergradient descent over Adam: twelve steps straight against six, a save, a load into
+// a fresh optimizer and six more.
+TEST(PluggedOptimizer, SavedStateResumesTheSameTrajectory) {
+  const auto o = PluggedOptimizerOptions()
+                     .name("adam")
+                     .lr(0.02)
+                     .accel("rva")
+                     .rva(RandomVectorAcceleratingOptions().seed(9))
+                     .lr_adapter("hd")
+                     .hd(HypergradientOptions().beta(1e-3));
+  auto x = start();
+  PluggedOptimizer straight({x}, o);
+  std::stringstream saved;
+  torch::Tensor x6;
+  for (int t = 0; t < 12; ++t) {
+    x.mutable_grad() = gradient(x, t);
+    straight.step();
+    if (t == 5) {
+      torch::serialize::OutputArchive archive;
+      straight.save(archive);
+      archive.save_to(saved);
+      x6 = x.detach().clone();
+    }
+  }
+  auto y = x6.clone().requires_grad_();
+  PluggedOptimizer resumed({y}, PluggedOptimizerOptions(o).rva(RandomVectorAcceleratingOptions().seed(1)));
+  torch::serialize::InputArchive archive;
+  archive.load_from(saved);
+  resumed.load(archive);
+  for (int t = 6; t < 12; ++t) {
+    y.mutable_grad() = gradient(y, t);
+    resumed.step();
+  }
+  EXPECT_TRUE(torch::equal(x, y));
+  EXPECT_EQ(resumed.lr(), straight.lr());
+}
+
+TEST(PluggedOptimizer, BadOptionsNameTheValue) {
+  const auto make = [](PluggedOptimizerOptions o) { return [o] { PluggedOptimizer({start()}, o); }; };
+  const PluggedOptimizerOptions o;
+  EXPECT_MENTIONS(usage_error(make(PluggedOptimizerOptions(o).name("lion"))), "unknown optimizer 'lion'");
+  EXPECT_MENTIONS(usage_error(make(PluggedOptimizerOptions(o).lr(-0.1))), "-0.1");
+  EXPECT_MENTIONS(usage_error(make(PluggedOptimizerOptions(o).lr(NAN))), "learning rate must be finite");
+  EXPECT_MENTIONS(usage_error(make(PluggedOptimizerOptions(o).beta2(1.0))), "betas must be in [0, 1)");
+  EXPECT_MENTIONS(usage_error(make(PluggedOptimizerOptions(o).name("sgd").nesterov(true))), "Nesterov");
+  EXPECT_MENTIONS(usage_error(make(PluggedOptimizerOptions(o).name("sgd").momentum(1.0))), "momentum must be in");
+  EXPECT_MENTIONS(usage_error(make(PluggedOptimizerOptions(o).accel("nag"))), "unknown accel 'nag'");
+  EXPECT_MENTIONS(usage_error(make(PluggedOptimizerOptions(o).lr_adapter("dbdb"))), "unknown lr_adapter 'dbdb'");
+  EXPECT_MENTIONS(usage_error(make(PluggedOptimizerOptions(o).lr_adapter("rdbd").dbd(DeltaBarDeltaOptions().phi(1)))),
+                  "phi");
+  EXPECT_MENTIONS(usage_error([o] {
+                    plugged_optimizer_factory(PluggedOptimizerOptions(o).lr_adapter("hd").hd(
+                        HypergradientOptions().bounds(LrBounds().lr_min(1).lr_max(0.1))));
+                  }),
+                  "lr_min <= lr_max");
+}
+
+}  // namespace
+}  // namespace lmlab::optim
