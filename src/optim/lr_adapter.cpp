@@ -61,15 +61,18 @@ torch::Tensor LrAdapter::step(const std::function<torch::Tensor()>& closure) {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < groups.size(); ++i) {
       params[i] = with_grad(groups[i]);
-      TensorList grads;
-      for (const auto& p : params[i]) {
-        before[i].push_back(p.detach().clone());
-        grads.push_back(p.grad().detach());
-        LMLAB_CHECK(torch::isfinite(p.grad()).all().item<bool>(), DataError, "the gradient of a parameter of "
-                    "group ", i, " holds NaN or Inf at step ", steps_ + 1, " (lr ", groups[i].options().get_lr(),
-                    "); lower the learning rate or its bound lr_max, or clip gradients");
-      }
       if (params[i].empty()) continue;
+      // The parameters before the step, in the buffers of the direction before last when there are.
+      TensorList grads, spare = std::move(groups_[i].spare);
+      for (size_t j = 0; j < params[i].size(); ++j) {
+        const auto p = params[i][j].detach();
+        before[i].push_back(j < spare.size() && spare[j].sizes() == p.sizes() ? spare[j].copy_(p) : p.clone());
+        grads.push_back(params[i][j].grad().detach());
+      }
+      // ||g||^2 is finite exactly when every entry is (one pass, no mask).
+      LMLAB_CHECK(std::isfinite(global_dot(grads, grads)), DataError, "the gradient of a parameter of group ", i,
+                  " holds NaN or Inf at step ", steps_ + 1, " (lr ", groups[i].options().get_lr(),
+                  "); lower the learning rate or its bound lr_max, or clip gradients");
       const double lr = std::clamp(adapt(groups[i].options().get_lr(), grads, groups_[i]), bounds_.lr_min(),
                                    bounds_.lr_max());
       groups[i].options().set_lr(lr);
@@ -82,9 +85,10 @@ torch::Tensor LrAdapter::step(const std::function<torch::Tensor()>& closure) {
   for (size_t i = 0; i < groups.size(); ++i) {
     if (params[i].empty()) continue;
     const double lr = groups[i].options().get_lr();
-    TensorList d;
-    for (size_t j = 0; j < params[i].size(); ++j) d.push_back((before[i][j] - params[i][j].detach()) / lr);
+    TensorList& d = before[i];  // d_t = (theta_before - theta_after) / lr_t, in place
+    for (size_t j = 0; j < d.size(); ++j) d[j].sub_(params[i][j].detach()).div_(lr);
     observe(d, groups_[i]);
+    groups_[i].spare = std::move(groups_[i].direction);
     groups_[i].direction = std::move(d);
   }
   return loss;

@@ -50,6 +50,7 @@ class LrAdapter {
     TensorList direction;  // d_{t-1}: the previous step per unit lr (empty before the first step)
     TensorList average;    // deltabar_{t-1} (delta-bar-delta's exponential average of d)
     double last_change = 0;  // the lr change of the previous adaptation (RDBD's regret undoes it)
+    TensorList spare;        // d_{t-2}'s buffers, reused for the next step's copy of the parameters
   };
   // The group's next learning rate from its current one, its gradients g_t and its state; called
   // before the step. The result is clamped by the caller.
