@@ -71,3 +71,4 @@
 #include "lmlab/privacy/per_example_grads.h"
 #include "lmlab/privacy/gradient_noise.h"
 #include "lmlab/privacy/dp_sgd.h"
+#include "lmlab/privacy/attention_inversion.h"
