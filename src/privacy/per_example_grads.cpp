@@ -298,9 +298,9 @@ PerExampleGrads per_example_gradients(torch::nn::Module& module, const torch::Te
 
 torch::Tensor per_example_norms(const PerExampleGrads& g) {
   LMLAB_CHECK(!g.grads.empty(), UsageError, "per_example_norms: no per-example gradients");
-  torch::Tensor sq = torch::zeros({g.batch}, g.grads.front().options());
-  for (const auto& t : g.grads) sq = sq + t.reshape({g.batch, -1}).pow(2).sum(1);
-  return sq.sqrt();
+  std::vector<torch::Tensor> norms;  // one pass per tensor, no squared copy
+  for (const auto& t : g.grads) norms.push_back(torch::linalg_vector_norm(t.reshape({g.batch, -1}), 2, {1}));
+  return torch::linalg_vector_norm(torch::stack(norms, 1), 2, {1});
 }
 
 }  // namespace lmlab::privacy

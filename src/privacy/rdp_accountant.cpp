@@ -36,12 +36,12 @@ double log_erfc(double x) {
 
 // log A for integer order a: the binomial sum.
 double log_a_integer(double q, double sigma, int64_t a) {
+  const double log_q = std::log(q), log_1q = std::log1p(-q), inv_2s2 = 1 / (2 * sigma * sigma);
   double log_a = -kInf, log_coef = 0;  // log C(a, i)
   for (int64_t i = 0; i <= a; ++i) {
-    if (i > 0) log_coef += std::log(static_cast<double>(a - i + 1)) - std::log(static_cast<double>(i));
+    if (i > 0) log_coef += std::log(static_cast<double>(a - i + 1) / static_cast<double>(i));
     const double di = static_cast<double>(i);
-    log_a = log_add(log_a, log_coef + di * std::log(q) + (a - di) * std::log1p(-q) +
-                               (di * di - di) / (2 * sigma * sigma));
+    log_a = log_add(log_a, log_coef + di * log_q + (a - di) * log_1q + (di * di - di) * inv_2s2);
   }
   return log_a;
 }
@@ -50,7 +50,8 @@ double log_a_integer(double q, double sigma, int64_t a) {
 double log_a_fractional(double q, double sigma, double a) {
   double log_a0 = -kInf, log_a1 = -kInf, log_coef = 0;
   bool positive = true;
-  const double z0 = sigma * sigma * std::log(1 / q - 1) + 0.5, s2 = sigma * sigma;
+  const double z0 = sigma * sigma * std::log(1 / q - 1) + 0.5, inv_2s2 = 1 / (2 * sigma * sigma);
+  const double log_q = std::log(q), log_1q = std::log1p(-q), log_half = std::log(0.5), inv_r2s = 1 / (std::sqrt(2.0) * sigma);
   for (int64_t i = 0;; ++i) {
     if (i > 0) {
       const double factor = (a - (i - 1)) / i;  // C(a, i) = C(a, i-1) (a - i + 1) / i
@@ -58,12 +59,12 @@ double log_a_fractional(double q, double sigma, double a) {
       log_coef += std::log(std::fabs(factor));
     }
     const double di = static_cast<double>(i), j = a - di;
-    const double log_t0 = log_coef + di * std::log(q) + j * std::log1p(-q);
-    const double log_t1 = log_coef + j * std::log(q) + di * std::log1p(-q);
-    const double log_e0 = std::log(0.5) + log_erfc((di - z0) / (std::sqrt(2.0) * sigma));
-    const double log_e1 = std::log(0.5) + log_erfc((z0 - j) / (std::sqrt(2.0) * sigma));
-    const double log_s0 = log_t0 + (di * di - di) / (2 * s2) + log_e0;
-    const double log_s1 = log_t1 + (j * j - j) / (2 * s2) + log_e1;
+    const double log_t0 = log_coef + di * log_q + j * log_1q;
+    const double log_t1 = log_coef + j * log_q + di * log_1q;
+    const double log_e0 = log_half + log_erfc((di - z0) * inv_r2s);
+    const double log_e1 = log_half + log_erfc((z0 - j) * inv_r2s);
+    const double log_s0 = log_t0 + (di * di - di) * inv_2s2 + log_e0;
+    const double log_s1 = log_t1 + (j * j - j) * inv_2s2 + log_e1;
     if (positive) {
       log_a0 = log_add(log_a0, log_s0);
       log_a1 = log_add(log_a1, log_s1);
