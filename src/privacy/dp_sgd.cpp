@@ -35,12 +35,32 @@ std::vector<torch::Tensor> clipped_sum(const std::vector<torch::Tensor>& per_exa
   return out;
 }
 
-DPSGD::DPSGD(torch::nn::Module& model, std::function<void()> base_step, DPSGDOptions options)
-    : model_(model), base_step_(std::move(base_step)), options_(std::move(options)),
+DPSGD::DPSGD(std::vector<std::string> names, std::vector<torch::Tensor> params, std::function<void()> base_step,
+             DPSGDOptions options)
+    : base_step_(std::move(base_step)), options_(std::move(options)),
       sampling_(make_generator(derive_seed(options_.seed(), "dp-sgd-sampling"))),
       noise_(make_generator(derive_seed(options_.seed(), "dp-sgd-noise"))) {
   options_.validate();
+  LMLAB_CHECK(names.size() == params.size(), UsageError, "DP-SGD: ", names.size(), " names for ", params.size(),
+              " parameters");
+  for (size_t k = 0; k < params.size(); ++k)
+    if (params[k].requires_grad()) {
+      names_.push_back(names[k]);
+      params_.push_back(params[k]);
+    }
+  LMLAB_CHECK(!params_.empty(), UsageError, "DP-SGD: the model has no trainable parameter");
 }
+
+namespace {
+std::vector<std::string> parameter_names(torch::nn::Module& m) {
+  std::vector<std::string> names;
+  for (const auto& item : m.named_parameters()) names.push_back(item.key());
+  return names;
+}
+}  // namespace
+
+DPSGD::DPSGD(torch::nn::Module& model, std::function<void()> base_step, DPSGDOptions options)
+    : DPSGD(parameter_names(model), model.parameters(), std::move(base_step), std::move(options)) {}
 
 DPSGD::DPSGD(torch::nn::Module& model, torch::optim::Optimizer& optimizer, DPSGDOptions options)
     : DPSGD(model, [&optimizer] { optimizer.step(); }, std::move(options)) {}
@@ -64,7 +84,7 @@ DPStepStats DPSGD::step(const torch::Tensor& losses) {
                 ": a per-example loss is NaN or infinite (example ",
                 torch::isfinite(losses.detach()).logical_not().nonzero()[0].item<int64_t>(),
                 "); lower the learning rate or check the inputs. The parameters were not changed");
-    const PerExampleGrads pe = per_example_gradients(model_, losses);
+    const PerExampleGrads pe = per_example_gradients(names_, params_, losses);
     const torch::Tensor norms = per_example_norms(pe);
     if (!torch::isfinite(norms).all().item<bool>()) {
       const int64_t i = torch::isfinite(norms).logical_not().nonzero()[0].item<int64_t>();
@@ -84,8 +104,7 @@ DPStepStats DPSGD::step(const torch::Tensor& losses) {
     torch::NoGradGuard no_grad;
     const double std = options_.noise_multiplier() * options_.max_grad_norm();
     const double expected = options_.sample_rate() * static_cast<double>(options_.dataset_size());
-    for (auto& p : model_.parameters()) {
-      if (!p.requires_grad()) continue;
+    for (auto& p : params_) {
       auto it = sums.find(p.unsafeGetTensorImpl());
       const torch::Tensor sum = it == sums.end() ? torch::zeros_like(p) : it->second;
       p.mutable_grad() = add_gaussian_noise(sum, std, noise_) / expected;

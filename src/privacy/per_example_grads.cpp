@@ -250,6 +250,19 @@ class Planner {
 }  // namespace
 
 PerExampleGrads per_example_gradients(torch::nn::Module& module, const torch::Tensor& losses) {
+  std::vector<std::string> names;
+  std::vector<Tensor> params;
+  for (const auto& item : module.named_parameters()) {
+    names.push_back(item.key());
+    params.push_back(item.value());
+  }
+  return per_example_gradients(names, params, losses);
+}
+
+PerExampleGrads per_example_gradients(const std::vector<std::string>& names, const std::vector<Tensor>& params,
+                                      const torch::Tensor& losses) {
+  LMLAB_CHECK(names.size() == params.size(), UsageError, "per-example gradients: ", names.size(), " names for ",
+              params.size(), " parameters");
   LMLAB_CHECK(losses.defined() && losses.dim() == 1 && losses.size(0) >= 1, UsageError,
               "per-example gradients need one loss per example, a 1-D tensor [B] with B >= 1; got ",
               losses.defined() ? losses.sizes() : torch::IntArrayRef{}, " (pass the unreduced losses, e.g. "
@@ -262,12 +275,12 @@ PerExampleGrads per_example_gradients(torch::nn::Module& module, const torch::Te
   out.batch = c.batch;
   std::unordered_map<c10::TensorImpl*, size_t> index;
   std::vector<std::vector<int64_t>> shapes;
-  for (const auto& item : module.named_parameters()) {
-    if (!item.value().requires_grad()) continue;
-    index[item.value().unsafeGetTensorImpl()] = c.names.size();
-    c.names.push_back(item.key());
-    shapes.push_back(item.value().sizes().vec());
-    out.params.push_back(item.value());
+  for (size_t k = 0; k < params.size(); ++k) {
+    if (!params[k].requires_grad()) continue;
+    index[params[k].unsafeGetTensorImpl()] = c.names.size();
+    c.names.push_back(names[k]);
+    shapes.push_back(params[k].sizes().vec());
+    out.params.push_back(params[k]);
   }
   c.grads.resize(c.names.size());
 
@@ -284,15 +297,14 @@ PerExampleGrads per_example_gradients(torch::nn::Module& module, const torch::Te
   LMLAB_CHECK(!reached.empty(), UsageError, "per-example gradients: the losses depend on no parameter of the module");
   ag::grad({losses.sum()}, reached, {}, /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
 
+  std::vector<Tensor> candidates = std::move(out.params);
+  out.params.clear();
   for (size_t k = 0; k < c.names.size(); ++k) {
     if (!c.grads[k].defined()) continue;
     out.names.push_back(c.names[k]);
+    out.params.push_back(candidates[k]);
     out.grads.push_back(c.grads[k]);
   }
-  std::vector<Tensor> params;
-  for (size_t k = 0; k < c.names.size(); ++k)
-    if (c.grads[k].defined()) params.push_back(out.params[k]);
-  out.params = std::move(params);
   return out;
 }
 

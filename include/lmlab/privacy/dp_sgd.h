@@ -13,6 +13,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -49,6 +51,9 @@ class DPSGD {
   DPSGD(torch::nn::Module& model, optim::LrAdapter& optimizer, DPSGDOptions options);
   // Anything else that steps on the parameters' .grad.
   DPSGD(torch::nn::Module& model, std::function<void()> base_step, DPSGDOptions options);
+  // Named tensors instead of a module (a Python torch.nn.Module's named_parameters()).
+  DPSGD(std::vector<std::string> names, std::vector<torch::Tensor> params, std::function<void()> base_step,
+        DPSGDOptions options);
 
   // The next Poisson sample: indices into [0, N) as int64 [|L|], possibly empty.
   torch::Tensor sample_batch();
@@ -64,7 +69,8 @@ class DPSGD {
   const DPSGDOptions& options() const { return options_; }
 
  private:
-  torch::nn::Module& model_;
+  std::vector<std::string> names_;
+  std::vector<torch::Tensor> params_;  // the trainable ones
   std::function<void()> base_step_;
   DPSGDOptions options_;
   torch::Generator sampling_, noise_;

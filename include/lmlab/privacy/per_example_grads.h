@@ -47,6 +47,10 @@ struct PerExampleGrads {
 // parameters' .grad. UsageError: losses not 1-D with a graph, a parameter used by an operation
 // the machinery does not support (named), a layer whose rows do not split into B examples.
 PerExampleGrads per_example_gradients(torch::nn::Module& module, const torch::Tensor& losses);
+// The same over named tensors (a Python torch.nn.Module's named_parameters(): the graph is
+// LibTorch's either way); `names` and `params` of one length.
+PerExampleGrads per_example_gradients(const std::vector<std::string>& names, const std::vector<torch::Tensor>& params,
+                                      const torch::Tensor& losses);
 
 // Per-example L2 norms over all parameters, [B].
 torch::Tensor per_example_norms(const PerExampleGrads& g);
