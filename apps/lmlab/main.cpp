@@ -1,8 +1,10 @@
 // lmlab: the command-line workbench (DESIGN.md "Runs, results, claims").
 //   lmlab list | info | run NAME [...] | reproduce [--quick|--full] [--only GLOB] | report DIR
+//   lmlab dp-epsilon --sigma S --q Q --steps T --delta D | dp-sigma --epsilon E --q Q --steps T --delta D
 // Exit codes: 0 success, 2 usage or config error, 3 input/data error, 1 anything else.
 #include <fnmatch.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -13,6 +15,7 @@
 #include "lmlab/core/env.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/report.h"
+#include "lmlab/privacy/rdp_accountant.h"
 #include "registry.h"
 
 namespace fs = std::filesystem;
@@ -98,6 +101,31 @@ int cmd_report(const std::string& dir) {
   return 0;
 }
 
+// DP-SGD's privacy (lmlab/privacy/rdp_accountant.h): NaN marks a flag not given.
+struct DpArgs {
+  double sigma = NAN, epsilon = NAN, q = NAN, delta = NAN;
+  int64_t steps = 0;
+};
+
+void add_dp_options(CLI::App* cmd, DpArgs& a, bool sigma) {
+  if (sigma) cmd->add_option("--sigma", a.sigma, "Noise multiplier (noise std / clipping norm)")->required();
+  else cmd->add_option("--epsilon", a.epsilon, "Target epsilon")->required();
+  cmd->add_option("--q", a.q, "Poisson sampling rate (expected batch / dataset size), in (0, 1]")->required();
+  cmd->add_option("--steps", a.steps, "Number of DP-SGD steps, >= 1")->required();
+  cmd->add_option("--delta", a.delta, "Target delta, in (0, 1)")->required();
+}
+
+int cmd_dp_epsilon(const DpArgs& a) {
+  const privacy::PrivacySpent s = privacy::dp_sgd_epsilon(a.sigma, a.q, a.steps, a.delta);
+  std::printf("epsilon %.10g\norder %g\n", s.epsilon, s.order);
+  return 0;
+}
+
+int cmd_dp_sigma(const DpArgs& a) {
+  std::printf("sigma %.10g\n", privacy::dp_sgd_noise_multiplier(a.epsilon, a.q, a.steps, a.delta));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -140,6 +168,10 @@ int main(int argc, char** argv) {
   CLI::App* report = app.add_subcommand("report", "Write report.html for a run or a reproduce directory");
   report->add_option("dir", report_dir, "Run directory or reproduce directory")->required();
 
+  DpArgs dp_eps, dp_sig;
+  add_dp_options(app.add_subcommand("dp-epsilon", "DP-SGD's (epsilon, delta): RDP accountant, best order"), dp_eps, true);
+  add_dp_options(app.add_subcommand("dp-sigma", "DP-SGD's noise multiplier for a target epsilon"), dp_sig, false);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -151,6 +183,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("list")) return cmd_list(), 0;
     if (app.got_subcommand("info")) return cmd_info(), 0;
     if (app.got_subcommand("report")) return cmd_report(report_dir);
+    if (app.got_subcommand("dp-epsilon")) return cmd_dp_epsilon(dp_eps);
+    if (app.got_subcommand("dp-sigma")) return cmd_dp_sigma(dp_sig);
     if (app.got_subcommand("run")) {
       if (!resume.empty())
         LMLAB_CHECK(options.sets.empty() && options.config_file.empty(), UsageError,

@@ -69,3 +69,8 @@
 #include "lmlab/optim/reject_accelerating.h"
 #include "lmlab/optim/step_wrapper.h"
 #include "lmlab/scaling/power_law.h"
+#include "lmlab/privacy/rdp_accountant.h"
+#include "lmlab/privacy/per_example_grads.h"
+#include "lmlab/privacy/gradient_noise.h"
+#include "lmlab/privacy/dp_sgd.h"
+#include "lmlab/privacy/attention_inversion.h"
