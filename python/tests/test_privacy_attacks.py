@@ -143,6 +143,19 @@ def test_tag_recovers_tokens_with_known_labels_and_finds_the_token_set():
     assert torch.equal(pa.nearest_tokens(r.inputs, model.table.weight, candidates=bag), tokens)
 
 
+def test_causal_label_map_ties_labels_to_the_next_input():
+    torch.manual_seed(2)
+    table = torch.randn(5, 3)
+    ids = torch.tensor([[4, 0, 2]])
+    free = torch.randn(1, 3, 5)
+    labels = pa.causal_label_map(table)(table[ids], free)
+    assert labels.shape == (1, 3, 5)
+    assert torch.equal(labels[:, :2].argmax(-1), ids[:, 1:])
+    assert torch.equal(labels[:, 2:], free[:, 2:])
+    for distance in ("cosine", "l2"):
+        assert torch.equal(pa.nearest_tokens(table[ids] + 1e-3 * torch.randn(1, 3, 3), table, distance), ids)
+
+
 def test_bad_arguments_raise_value_error():
     model = tiny_mlp()
     target = pa.victim_gradients(model, torch.rand(1, 1, 3, 3), torch.tensor([0]))
