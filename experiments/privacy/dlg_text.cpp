@@ -169,9 +169,10 @@ void run(RunContext& ctx) {
       if (t == kClaimLength) claim_accuracy = a;
     }
     acc_series.push_back(acc), rouge_series.push_back(r1), rouge_series.push_back(r2);
+    const std::string who =
+        m == "tag" ? "undefended TAG (free labels, as published)" : "undefended TAG with causally tied labels [ours]";
     ctx.claim(make_claim(m + "_recovers_most_tokens",
-                         std::string(m == "tag" ? "undefended TAG (free labels, as published)" : "undefended TAG with causally tied labels [ours]") +
-                             " recovers most bytes of a 16-byte sequence from a tiny GPT's gradient: median token "
+                         who + " recovers most bytes of a 16-byte sequence from a tiny GPT's gradient: median token "
                              "accuracy >= 0.5 (published: 87.5% on a 3-layer transformer, 16 tokens)",
                          claim_accuracy, Comparator::GreaterEqual, 0.5));
   }
