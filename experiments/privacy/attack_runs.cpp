@@ -57,9 +57,7 @@ FloatList tensor_values(const torch::Tensor& t) {
 }
 
 torch::Tensor tensor_from_values(const FloatList& values, const std::vector<int64_t>& shape) {
-  auto t = torch::tensor(values, torch::kDouble).to(torch::kFloat);
-  LMLAB_ASSERT(t.numel() == c10::multiply_integers(shape), "stored tensor has ", t.numel(), " values");
-  return t.view(shape);
+  return torch::tensor(values, torch::kDouble).to(torch::kFloat).view(shape);  // view checks the size
 }
 
 }  // namespace lmlab

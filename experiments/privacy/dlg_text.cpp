@@ -5,16 +5,19 @@
 // steps on the training split from a seeded start). Per length T in lengths and sequence i <
 // sequences: a window of T+1 bytes at a seeded random offset of the validation stream gives the
 // gradient of one training step (inputs its first T bytes, next-byte targets its last T, batch 1).
-// TAG (lmlab/privacy/tag.h) searches embeddings [1,T,C] and label logits [1,T,V]; the embeddings
-// are decoded to the nearest row of the token table by cosine (text_recovery.h). Measured: token
-// accuracy of the T decoded inputs, ROUGE-1 and ROUGE-2 F1; recovered sequences beside the
-// originals (bytes escaped) in the results and the log.
+// Methods: "tag" (lmlab/privacy/tag.h as published: embeddings [1,T,C] and free label logits
+// [1,T,V] searched) and "tag_causal" ([ours]: the same with the next-token labels tied to the
+// searched embeddings, causal_label_map in text_recovery.h). Both start the embeddings at the
+// token table's std and decode each position to the nearest token by cosine among the tokens whose
+// table-gradient row is non-zero (the batch's token set, as breaching's TAG replay recovers it).
+// Measured: token accuracy of the T decoded inputs, ROUGE-1 and ROUGE-2 F1; recovered sequences
+// beside the originals (bytes escaped) in the results and the log.
 // Why the head is untied [ours]: with a tied head the token table's gradient mixes the input
 // lookup (which no dummy embedding reaches) with the head; untied, the table is simply not matched.
 //
-// Claim, threshold fixed before any run: TAG "recovers most tokens" of short sequences (published:
-// 87.5% token accuracy with 16 tokens on a 3-layer transformer). "Most" read as more than half: the
-// median token accuracy over the sequences of length 16 is >= 0.5 (chance is 1/256 per byte).
+// Claims, threshold fixed before any run, one per method: TAG "recovers most tokens" of short
+// sequences (published: 87.5% token accuracy with 16 tokens on a 3-layer transformer). "Most" read
+// as more than half: the median token accuracy over the sequences of length 16 is >= 0.5.
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -59,7 +62,13 @@ std::string escaped(const torch::Tensor& tokens) {
   return out;
 }
 
-void check_config(const Config& cfg, const IntList& lengths) {
+const StringList kMethods = {"tag", "tag_causal"};
+
+void check_config(const Config& cfg, const IntList& lengths, const StringList& methods) {
+  LMLAB_CHECK(!methods.empty(), UsageError, "methods must name at least one of tag, tag_causal");
+  for (const auto& m : methods)
+    LMLAB_CHECK(std::find(kMethods.begin(), kMethods.end(), m) != kMethods.end(), UsageError, "unknown method '", m,
+                "'; use tag or tag_causal");
   check_int_range(cfg, {"model.layers", "model.heads", "sequences"}, 64);
   check_int_range(cfg, {"model.width", "model.context"}, 4096);
   check_int_range(cfg, {"train.steps", "tag.iterations"}, 1000000);
@@ -79,7 +88,8 @@ void check_config(const Config& cfg, const IntList& lengths) {
 void run(RunContext& ctx) {
   const Config& cfg = ctx.config();
   const IntList lengths = cfg.get_int_list("lengths");
-  check_config(cfg, lengths);
+  const StringList methods = cfg.get_string_list("methods");
+  check_config(cfg, lengths, methods);
   const GPTOptions options = gpt_options(cfg);
   const std::vector<Document> docs = load_fortunes("", cfg.get_string_list("topics"));
   const TextBatcher train(make_token_stream(select_split(docs, TextSplit::Train)));
@@ -99,62 +109,79 @@ void run(RunContext& ctx) {
   const TagOptions tag_opts = tag_options(cfg);
 
   const int64_t sequences = cfg.get_int("sequences");
-  Progress bar("sequences", static_cast<int64_t>(lengths.size()) * sequences, ctx.log_sink());
+  const double init_std = table.std().item<double>();
+  Progress bar("attacks", static_cast<int64_t>(lengths.size() * methods.size()) * sequences, ctx.log_sink());
   torch::Generator offsets = make_generator(derive_seed(ctx.seed(), "windows"));
-  std::map<int64_t, std::vector<Row>> rows;
+  std::map<std::string, std::vector<Row>> rows;  // "method/T" -> one row per sequence
   for (const int64_t t : lengths)
     for (int64_t i = 0; i < sequences; ++i) {
       const int64_t start = torch::randint(val.size(0) - t - 1, {1}, offsets, torch::kLong).item<int64_t>();
       const auto tokens = val.slice(0, start, start + t + 1).unsqueeze(0);
-      const std::string key = "length=" + std::to_string(t) + ",sequence=" + std::to_string(i);
-      rows[t].push_back(ctx.sweep_point(key, [&] {
-        const auto begin = std::chrono::steady_clock::now();
-        const auto r = tag(victim, gpt_gradients(model, tokens),
-                           AttackSetup({1, t, options.width()}).label_shape({1, t, options.vocab()}).seed(derive_seed(ctx.seed(), key)),
-                           tag_opts);
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-        const auto original = tokens.slice(1, 0, t), recovered = nearest_tokens(r.inputs, table);
-        Row row{{"length", t},
-                {"token_accuracy", token_accuracy(recovered, original)},
-                {"rouge1", mean_rouge_f1(recovered, original, 1)},
-                {"rouge2", mean_rouge_f1(recovered, original, 2)},
-                {"original", escaped(original)},
-                {"recovered", escaped(recovered)},
-                {"diverged", r.diverged},
-                {"final_objective", r.loss_history.empty() ? NAN : r.loss_history.back()}};
-        ctx.metric({{"key", key}, {"seconds", seconds}, {"token_accuracy", row_number(row, "token_accuracy")}});
-        return row;
-      }, &bar));
-      ctx.log(key + ": \"" + std::get<std::string>(row_value(rows[t].back(), "original")) + "\" -> \"" +
-              std::get<std::string>(row_value(rows[t].back(), "recovered")) + "\"");
+      const TensorList target = gpt_gradients(model, tokens);
+      const auto bag = tokens_in_gradient(target[0]);  // wte is the GPT's first parameter
+      for (const auto& m : methods) {
+        const std::string key = "method=" + m + ",length=" + std::to_string(t) + ",sequence=" + std::to_string(i);
+        auto& list = rows[m + "/" + std::to_string(t)];
+        list.push_back(ctx.sweep_point(key, [&] {
+          const auto begin = std::chrono::steady_clock::now();
+          auto setup = AttackSetup({1, t, options.width()}).label_shape({1, t, options.vocab()})
+                           .seed(derive_seed(ctx.seed(), key)).init_std(init_std);
+          if (m == "tag_causal") setup.label_map(causal_label_map(table));
+          const auto r = tag(victim, target, setup, tag_opts);
+          const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+          const auto original = tokens.slice(1, 0, t), recovered = nearest_tokens(r.inputs, table, TokenDistance::Cosine, bag);
+          Row row{{"length", t},
+                  {"token_accuracy", token_accuracy(recovered, original)},
+                  {"rouge1", mean_rouge_f1(recovered, original, 1)},
+                  {"rouge2", mean_rouge_f1(recovered, original, 2)},
+                  {"original", escaped(original)},
+                  {"recovered", escaped(recovered)},
+                  {"diverged", r.diverged},
+                  {"final_objective", r.loss_history.empty() ? NAN : r.loss_history.back()}};
+          ctx.metric({{"key", key}, {"seconds", seconds}, {"token_accuracy", row_number(row, "token_accuracy")}});
+          return row;
+        }, &bar));
+        ctx.log(key + ": \"" + std::get<std::string>(row_value(list.back(), "original")) + "\" -> \"" +
+                std::get<std::string>(row_value(list.back(), "recovered")) + "\"");
+      }
     }
   bar.finish();
 
-  Series acc{"token accuracy", {}, {}, {}}, r1{"ROUGE-1 F1", {}, {}, {}}, r2{"ROUGE-2 F1", {}, {}, {}};
-  double claim_accuracy = NAN;
-  for (const int64_t t : lengths) {
-    const std::string k = "T" + std::to_string(t);
-    StringList pairs;
-    for (const auto& r : rows[t])
-      pairs.push_back(std::get<std::string>(row_value(r, "original")) + "  ->  " +
-                      std::get<std::string>(row_value(r, "recovered")));
-    const double a = median_of(column(rows[t], "token_accuracy"));
-    ctx.result(k + ".token_accuracy_median", a);
-    ctx.result(k + ".rouge1_median", median_of(column(rows[t], "rouge1")));
-    ctx.result(k + ".rouge2_median", median_of(column(rows[t], "rouge2")));
-    ctx.result(k + ".original_to_recovered", pairs);
-    acc.x.push_back(t), acc.y.push_back(a);
-    r1.x.push_back(t), r1.y.push_back(median_of(column(rows[t], "rouge1")));
-    r2.x.push_back(t), r2.y.push_back(median_of(column(rows[t], "rouge2")));
-    if (t == kClaimLength) claim_accuracy = a;
+  std::vector<Series> acc_series, rouge_series;
+  for (const auto& m : methods) {
+    Series acc{m + " token accuracy", {}, {}, {}}, r1{m + " ROUGE-1", {}, {}, {}}, r2{m + " ROUGE-2", {}, {}, {}};
+    double claim_accuracy = NAN;
+    for (const int64_t t : lengths) {
+      const auto& rs = rows[m + "/" + std::to_string(t)];
+      const std::string k = m + ".T" + std::to_string(t);
+      StringList pairs;
+      for (const auto& r : rs)
+        pairs.push_back(std::get<std::string>(row_value(r, "original")) + "  ->  " +
+                        std::get<std::string>(row_value(r, "recovered")));
+      const double a = median_of(column(rs, "token_accuracy"));
+      ctx.result(k + ".token_accuracy_median", a);
+      ctx.result(k + ".rouge1_median", median_of(column(rs, "rouge1")));
+      ctx.result(k + ".rouge2_median", median_of(column(rs, "rouge2")));
+      ctx.result(k + ".original_to_recovered", pairs);
+      acc.x.push_back(t), acc.y.push_back(a);
+      r1.x.push_back(t), r1.y.push_back(median_of(column(rs, "rouge1")));
+      r2.x.push_back(t), r2.y.push_back(median_of(column(rs, "rouge2")));
+      if (t == kClaimLength) claim_accuracy = a;
+    }
+    acc_series.push_back(acc), rouge_series.push_back(r1), rouge_series.push_back(r2);
+    const std::string who =
+        m == "tag" ? "undefended TAG (free labels, as published)" : "undefended TAG with causally tied labels [ours]";
+    ctx.claim(make_claim(m + "_recovers_most_tokens",
+                         who + " recovers most bytes of a 16-byte sequence from a tiny GPT's gradient: median token "
+                             "accuracy >= 0.5 (published: 87.5% on a 3-layer transformer, 16 tokens)",
+                         claim_accuracy, Comparator::GreaterEqual, 0.5));
   }
-  ctx.plot(LinePlot("TAG on a tiny GPT's gradient (fortunes, batch 1; median over sequences)", "sequence length (bytes)",
-                    "score").with({acc, r1, r2}),
-           "recovery_vs_length");
-  ctx.claim(make_claim("tag_recovers_most_tokens",
-                       "undefended TAG recovers most tokens of a 16-byte sequence from a tiny GPT's gradient: median "
-                       "token accuracy >= 0.5 (published: 87.5% on a 3-layer transformer, 16 tokens)",
-                       claim_accuracy, Comparator::GreaterEqual, 0.5));
+  ctx.plot(LinePlot("TAG on a tiny GPT's gradient (fortunes, batch 1): token accuracy, median over sequences",
+                    "sequence length (bytes)", "token accuracy").with(acc_series),
+           "token_accuracy_vs_length");
+  ctx.plot(LinePlot("TAG on a tiny GPT's gradient (fortunes, batch 1): ROUGE F1, median over sequences",
+                    "sequence length (bytes)", "ROUGE F1").with(rouge_series),
+           "rouge_vs_length");
 }
 
 }  // namespace

@@ -2,8 +2,9 @@
 // "data can be recovered from gradients of transformer models"), with the attacks of Zhu et al.
 // 2019 (DLG), Zhao et al. 2020 (iDLG) and Geiping et al. 2020 (Inverting Gradients, IG).
 //
-// The victim: a tiny ViT early in training (train.steps Adam steps of train.batch training images
-// from a seeded start; the attacks see this model's weights). Per batch size B in batch_sizes and
+// The victim: a tiny ViT (model.kind = "vit"; "mlp" gives a tanh MLP 784 -> model.width -> 10 as
+// a non-transformer control) early in training (train.steps Adam steps of train.batch training
+// images from a seeded start; the attacks see this model's weights). Per batch size B in batch_sizes and
 // attack index i < attacks: a batch of B test-split images (no image in two batches) gives one
 // gradient g = dL/dtheta (the mean over the batch); each method attacks it from its own seeded
 // start: DLG (labels unknown, soft labels searched), iDLG (B = 1 only: the label from the head's
@@ -28,6 +29,7 @@
 #include "lmlab/core/progress.h"
 #include "lmlab/core/seed.h"
 #include "lmlab/data/fashion_mnist.h"
+#include "lmlab/models/mlp.h"
 #include "lmlab/models/vit.h"
 #include "lmlab/privacy/idlg.h"
 #include "lmlab/privacy/image_metrics.h"
@@ -42,12 +44,28 @@ constexpr int64_t kMaxBatch = 8;  // the attacks' batch range (issue scope); mem
 
 const StringList kMethods = {"dlg", "idlg", "ig"};
 
-ViTOptions vit_options(const Config& cfg) {
-  return ViTOptions().layers(cfg.get_int("model.layers")).heads(cfg.get_int("model.heads"))
-      .width(cfg.get_int("model.width")).patch(cfg.get_int("model.patch")).classes(kFashionMnistClasses);
+// The victim: its module (parameters), forward, and the names of its last layer's weight and bias.
+struct VictimModel {
+  std::shared_ptr<torch::nn::Module> module;
+  std::function<torch::Tensor(const torch::Tensor&)> forward;
+  std::string head_weight, head_bias;
+};
+
+VictimModel make_victim(const Config& cfg) {
+  if (cfg.get_string("model.kind") == "mlp") {
+    MLP mlp(MLPOptions(kFashionMnistSide * kFashionMnistSide, {cfg.get_int("model.width")}, kFashionMnistClasses)
+                .activation(Activation::Tanh));
+    return {mlp.ptr(), [mlp](const torch::Tensor& x) mutable { return mlp->forward(x.flatten(1)); }, "fc1.weight",
+            "fc1.bias"};
+  }
+  ViT vit(ViTOptions().layers(cfg.get_int("model.layers")).heads(cfg.get_int("model.heads"))
+              .width(cfg.get_int("model.width")).patch(cfg.get_int("model.patch")).classes(kFashionMnistClasses));
+  return {vit.ptr(), [vit](const torch::Tensor& x) mutable { return vit->forward(x); }, "head.weight", "head.bias"};
 }
 
 void check_config(const Config& cfg, const StringList& methods, const IntList& batches) {
+  LMLAB_CHECK(cfg.get_string("model.kind") == "vit" || cfg.get_string("model.kind") == "mlp", UsageError,
+              "model.kind must be vit or mlp; got '", cfg.get_string("model.kind"), "'");
   check_int_range(cfg, {"model.layers", "model.heads", "model.patch", "attacks"}, 64);
   check_int_range(cfg, {"model.width", "train.batch"}, 4096);
   check_int_range(cfg, {"train.steps", "dlg.iterations", "dlg.inner_iterations", "dlg.history", "ig.iterations"},
@@ -72,19 +90,20 @@ void check_config(const Config& cfg, const StringList& methods, const IntList& b
   ig_options(cfg);
 }
 
-ViT train_victim(const Config& cfg, const ImageDataset& train, uint64_t seed) {
+VictimModel train_victim(const Config& cfg, const ImageDataset& train, uint64_t seed) {
   seed_everything(derive_seed(seed, "init"));
-  ViT model(vit_options(cfg));
-  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(cfg.get_float("train.lr")));
+  VictimModel model = make_victim(cfg);
+  torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(cfg.get_float("train.lr")));
   torch::Generator gen = make_generator(derive_seed(seed, "batches"));
   for (int64_t step = 0; step < cfg.get_int("train.steps"); ++step) {
     const auto idx = torch::randint(train.size(), {cfg.get_int("train.batch")}, gen, torch::kLong);
-    const auto loss = torch::cross_entropy_loss(model->forward(train.images.index_select(0, idx)),
+    const auto loss = torch::cross_entropy_loss(model.forward(train.images.index_select(0, idx)),
                                                 train.labels.index_select(0, idx));
     opt.zero_grad();
     loss.backward();
     opt.step();
   }
+  model.module->eval();
   return model;
 }
 
@@ -147,16 +166,14 @@ void run(RunContext& ctx) {
               " test images");
   const ImageDataset pool = split_off(test, needed, derive_seed(ctx.seed(), "images")).holdout;
 
-  ViT model = train_victim(cfg, train, ctx.seed());
-  model->eval();
-  ctx.log("victim: ViT with " + std::to_string(cfg.get_int("model.layers")) + " layers after " +
-          std::to_string(cfg.get_int("train.steps")) + " training steps");
-  const auto names = model->named_parameters().keys();
+  const VictimModel model = train_victim(cfg, train, ctx.seed());
+  const std::string kind = cfg.get_string("model.kind") == "vit" ? "ViT" : "MLP";
+  ctx.log("victim: " + kind + " after " + std::to_string(cfg.get_int("train.steps")) + " training steps");
+  const auto names = model.module->named_parameters().keys();
   const auto index_of = [&](const std::string& n) {
     return static_cast<int64_t>(std::find(names.begin(), names.end(), n) - names.begin());
   };
-  const Victim victim =
-      classifier_victim(model->parameters(), [model](const torch::Tensor& x) mutable { return model->forward(x); });
+  const Victim victim = classifier_victim(model.module->parameters(), model.forward);
 
   int64_t units = 0;
   for (const int64_t b : batches)
@@ -174,7 +191,7 @@ void run(RunContext& ctx) {
         if (m == "idlg" && b != 1) continue;
         const std::string key = "method=" + m + ",batch=" + std::to_string(b) + ",attack=" + std::to_string(i);
         rows[m + "/" + std::to_string(b)].push_back(ctx.sweep_point(key, [&] {
-          Row row = attack(m, victim, target, batch, index_of("head.weight"), index_of("head.bias"),
+          Row row = attack(m, victim, target, batch, index_of(model.head_weight), index_of(model.head_bias),
                            derive_seed(ctx.seed(), key), cfg);
           ctx.metric({{"key", key}, {"seconds", row_number(row, "seconds")},
                       {"median_psnr", median_of(std::get<FloatList>(row_value(row, "psnr")))}});
@@ -210,9 +227,9 @@ void run(RunContext& ctx) {
     }
     psnr_series.push_back(ps), ssim_series.push_back(ss);
   }
-  ctx.plot(LinePlot("Tiny ViT on Fashion-MNIST: recovery from one batch's gradient (median over images)",
+  ctx.plot(LinePlot("Tiny " + kind + " on Fashion-MNIST: recovery from one batch's gradient (median over images)",
                     "batch size", "PSNR (dB)").log_x().with(psnr_series), "psnr_vs_batch");
-  ctx.plot(LinePlot("Tiny ViT on Fashion-MNIST: recovery from one batch's gradient (median over images)",
+  ctx.plot(LinePlot("Tiny " + kind + " on Fashion-MNIST: recovery from one batch's gradient (median over images)",
                     "batch size", "SSIM").log_x().with(ssim_series), "ssim_vs_batch");
 
   // One grid per batch size: the first attacked batch (every batch for B = 1), originals on the
@@ -244,7 +261,7 @@ void run(RunContext& ctx) {
   for (const std::string m : {"dlg", "ig"})
     ctx.claim(make_claim(m + "_batch1_psnr",
                          "undefended " + std::string(m == "dlg" ? "DLG" : "Inverting Gradients") +
-                             " recovers batch-1 images from a tiny ViT's gradient: median PSNR >= 20 dB (published "
+                             " recovers batch-1 images from a tiny " + kind + "'s gradient: median PSNR >= 20 dB (published "
                              "DLG replay on CIFAR-10: 23.4 dB)",
                          batch1_psnr[m], Comparator::GreaterEqual, 20.0));
 }

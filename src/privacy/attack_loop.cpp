@@ -73,10 +73,9 @@ AttackResult run_adam(const Victim& victim, const TensorList& target, const Atta
   std::vector<double> history;
   TensorList last_finite;
   for (int64_t it = 0; it < n; ++it) {
-    if (loop.step_decay)
-      for (const int64_t m : milestones)
-        if (it == m && m > 0)
-          for (auto& group : adam.param_groups()) group.options().set_lr(group.options().get_lr() * 0.1);
+    for (const int64_t m : milestones)
+      if (it == m && m > 0)
+        for (auto& group : adam.param_groups()) group.options().set_lr(group.options().get_lr() * 0.1);
     const auto objective = matching_objective(victim, target, d, loop.distance, loop.alpha, loop.tv_weight);
     const double value = objective.item<double>();
     if (!std::isfinite(value)) {

@@ -37,8 +37,8 @@ struct AdamLoop {
   bool signed_gradients = false;                      // step on sign(grad) (IG)
   std::optional<std::pair<double, double>> box;       // project inputs to [lo, hi] after each step
   double clip_norm = 0;                               // > 0: clip each dummy's gradient norm (TAG)
-  bool step_decay = true;                             // lr x0.1 at 3/8, 5/8, 7/8 of the iterations
 };
+// Adam on the objective, the lr divided by 10 at 3/8, 5/8 and 7/8 of the iterations.
 AttackResult run_adam(const Victim& victim, const TensorList& target, const AttackSetup& setup, const AdamLoop& loop);
 
 }  // namespace lmlab::privacy::detail

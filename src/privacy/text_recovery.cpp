@@ -7,11 +7,11 @@
 
 namespace lmlab::privacy {
 
-torch::Tensor nearest_tokens(const torch::Tensor& embeddings, const torch::Tensor& table_all, TokenDistance distance,
+torch::Tensor nearest_tokens(const torch::Tensor& embeddings, const torch::Tensor& table, TokenDistance distance,
                              const torch::Tensor& candidates) {
-  LMLAB_CHECK(!candidates.defined() || (candidates.dim() == 1 && candidates.numel() >= 1 && !candidates.is_floating_point()),
+  LMLAB_CHECK(!candidates.defined() ||
+                  (candidates.dim() == 1 && candidates.numel() >= 1 && !candidates.is_floating_point()),
               UsageError, "candidates must be a non-empty [K] tensor of token ids");
-  const auto& table = table_all;
   LMLAB_CHECK(embeddings.defined() && table.defined() && embeddings.dim() == 3 && table.dim() == 2 &&
                   embeddings.size(2) == table.size(1) && table.size(0) >= 1,
               UsageError, "nearest_tokens needs embeddings [B,T,C] and a table [V,C] of one width C; got ",
