@@ -73,6 +73,7 @@ struct Collector {
   std::vector<std::string> names;
   std::vector<Tensor> grads;
   int64_t batch = 0;
+  bool active = true;  // off once our backward is over: a later backward through the graph ignores the hooks
   void add(size_t k, Tensor g) { grads[k] = grads[k].defined() ? grads[k] + g : std::move(g); }
 };
 
@@ -121,9 +122,10 @@ Tensor terminal_gradient(ag::Node& node, size_t edge, const Tensor& dy, const Co
 
 class PerExampleHook : public ag::FunctionPreHook {
  public:
-  PerExampleHook(ag::Node* node, Collector* c) : node_(node), c_(c) {}
+  PerExampleHook(ag::Node* node, std::shared_ptr<Collector> c) : node_(node), c_(std::move(c)) {}
   void add(Task t) { tasks_.push_back(std::move(t)); }
   ag::variable_list operator()(const ag::variable_list& grads) override {
+    if (!c_->active) return grads;
     torch::NoGradGuard no_grad;
     for (const Task& t : tasks_) {
       Tensor g = terminal_gradient(*node_, t.edge, grads[0], *c_, c_->names[t.param]);
@@ -135,7 +137,7 @@ class PerExampleHook : public ag::FunctionPreHook {
 
  private:
   ag::Node* node_;
-  Collector* c_;
+  std::shared_ptr<Collector> c_;  // shared: the hook may outlive the call in a graph the caller keeps
   std::vector<Task> tasks_;
 };
 
@@ -183,7 +185,7 @@ bool is_pass_through(const ag::Node& n) {
 
 class Planner {
  public:
-  Planner(const Graph& g, Collector& c) : g_(g), c_(c) {}
+  Planner(const Graph& g, std::shared_ptr<Collector> c) : g_(g), c_(*c), collector_(std::move(c)) {}
 
   // Follows the parameter's value upward from `node` (which reads it at input `edge`) to the
   // nodes where per-example gradients can be formed.
@@ -211,12 +213,14 @@ class Planner {
                 "; supported layers: linear (incl. BitLinear), embedding, layer norm, parameters added or "
                 "expanded over the batch");
     auto& hook = hooks_[node];
-    if (!hook) {
-      auto h = std::make_unique<PerExampleHook>(node, &c_);
-      hook = h.get();
-      node->add_pre_hook(std::move(h));
-    }
+    if (!hook) hook = std::make_unique<PerExampleHook>(node, collector_);
     hook->add({edge, std::move(chain), param});
+  }
+
+  // Hands the hooks to their nodes; called once every parameter has been planned, so a refused
+  // layer leaves the caller's graph untouched.
+  void install() {
+    for (auto& [node, hook] : hooks_) node->add_pre_hook(std::move(hook));
   }
 
   void set_shapes(std::vector<std::vector<int64_t>> s) { shapes_ = std::move(s); }
@@ -255,7 +259,8 @@ class Planner {
 
   const Graph& g_;
   Collector& c_;
-  std::map<ag::Node*, PerExampleHook*> hooks_;
+  std::shared_ptr<Collector> collector_;
+  std::map<ag::Node*, std::unique_ptr<PerExampleHook>> hooks_;
   std::vector<std::vector<int64_t>> shapes_;
 };
 
@@ -327,7 +332,8 @@ PerExampleGrads per_example_gradients(const std::vector<std::string>& names, con
               "cross_entropy(..., reduction none), averaged over each example's tokens)");
   LMLAB_CHECK(losses.requires_grad() && losses.grad_fn(), UsageError,
               "per-example gradients: the losses do not depend on any parameter (no autograd graph)");
-  Collector c;
+  auto collector = std::make_shared<Collector>();
+  Collector& c = *collector;
   c.batch = losses.size(0);
   PerExampleGrads out;
   out.batch = c.batch;
@@ -343,7 +349,7 @@ PerExampleGrads per_example_gradients(const std::vector<std::string>& names, con
   c.grads.resize(c.names.size());
 
   const Graph g = walk(losses.grad_fn());
-  Planner planner(g, c);
+  Planner planner(g, collector);
   planner.set_shapes(shapes);
   std::vector<ag::AccumulateGrad*> ours;
   for (ag::AccumulateGrad* leaf : g.leaves) {
@@ -354,7 +360,14 @@ PerExampleGrads per_example_gradients(const std::vector<std::string>& names, con
   }
   LMLAB_CHECK(!ours.empty(), UsageError, "per-example gradients: the losses depend on no parameter of the module");
   const std::vector<Tensor> requested = backward_inputs(g, ours, planner.hooked());
-  ag::grad({losses.sum()}, requested, {}, /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
+  planner.install();
+  try {
+    ag::grad({losses.sum()}, requested, {}, /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
+  } catch (...) {
+    c.active = false;
+    throw;
+  }
+  c.active = false;
 
   std::vector<Tensor> candidates = std::move(out.params);
   out.params.clear();
