@@ -73,6 +73,7 @@ struct Collector {
   std::vector<std::string> names;
   std::vector<Tensor> grads;
   int64_t batch = 0;
+  bool active = true;  // off once our backward is over: a later backward through the graph ignores the hooks
   void add(size_t k, Tensor g) { grads[k] = grads[k].defined() ? grads[k] + g : std::move(g); }
 };
 
@@ -121,9 +122,10 @@ Tensor terminal_gradient(ag::Node& node, size_t edge, const Tensor& dy, const Co
 
 class PerExampleHook : public ag::FunctionPreHook {
  public:
-  PerExampleHook(ag::Node* node, Collector* c) : node_(node), c_(c) {}
+  PerExampleHook(ag::Node* node, std::shared_ptr<Collector> c) : node_(node), c_(std::move(c)) {}
   void add(Task t) { tasks_.push_back(std::move(t)); }
   ag::variable_list operator()(const ag::variable_list& grads) override {
+    if (!c_->active) return grads;
     torch::NoGradGuard no_grad;
     for (const Task& t : tasks_) {
       Tensor g = terminal_gradient(*node_, t.edge, grads[0], *c_, c_->names[t.param]);
@@ -135,7 +137,7 @@ class PerExampleHook : public ag::FunctionPreHook {
 
  private:
   ag::Node* node_;
-  Collector* c_;
+  std::shared_ptr<Collector> c_;  // shared: the hook may outlive the call in a graph the caller keeps
   std::vector<Task> tasks_;
 };
 
@@ -175,15 +177,21 @@ bool is_terminal(const ag::Node& n, size_t edge) {
   return dynamic_cast<const gen::AddBackward0*>(&n) || dynamic_cast<const gen::ExpandBackward0*>(&n);
 }
 
+// A transpose or BitLinear's straight-through quantizer: per-example gradients pass through unchanged
+// in value (up to the transpose).
+bool is_pass_through(const ag::Node& n) {
+  return dynamic_cast<const gen::TBackward0*>(&n) || n.name().find("StraightThrough>") != std::string::npos;
+}
+
 class Planner {
  public:
-  Planner(const Graph& g, Collector& c) : g_(g), c_(c) {}
+  Planner(const Graph& g, std::shared_ptr<Collector> c) : g_(g), c_(*c), collector_(std::move(c)) {}
 
   // Follows the parameter's value upward from `node` (which reads it at input `edge`) to the
   // nodes where per-example gradients can be formed.
   void attach(ag::Node* node, size_t edge, std::vector<ChainStep> chain, size_t param) {
     const std::string& name = c_.names[param];
-    if (dynamic_cast<gen::TBackward0*>(node) || node->name().find("StraightThrough>") != std::string::npos) {
+    if (is_pass_through(*node)) {
       if (dynamic_cast<gen::TBackward0*>(node)) chain.push_back([](const Tensor& g) { return g.transpose(1, 2); });
       for (const auto& [up, e] : consumers(node)) attach(up, e, chain, param);
       return;
@@ -205,15 +213,23 @@ class Planner {
                 "; supported layers: linear (incl. BitLinear), embedding, layer norm, parameters added or "
                 "expanded over the batch");
     auto& hook = hooks_[node];
-    if (!hook) {
-      auto h = std::make_unique<PerExampleHook>(node, &c_);
-      hook = h.get();
-      node->add_pre_hook(std::move(h));
-    }
+    if (!hook) hook = std::make_unique<PerExampleHook>(node, collector_);
     hook->add({edge, std::move(chain), param});
   }
 
+  // Hands the hooks to their nodes; called once every parameter has been planned, so a refused
+  // layer leaves the caller's graph untouched.
+  void install() {
+    for (auto& [node, hook] : hooks_) node->add_pre_hook(std::move(hook));
+  }
+
   void set_shapes(std::vector<std::vector<int64_t>> s) { shapes_ = std::move(s); }
+  // The nodes that carry a hook: each must run in the backward.
+  std::vector<ag::Node*> hooked() const {
+    std::vector<ag::Node*> out;
+    for (const auto& [node, hook] : hooks_) out.push_back(node);
+    return out;
+  }
 
  private:
   const std::vector<std::pair<ag::Node*, size_t>>& consumers(ag::Node* n) const {
@@ -243,9 +259,56 @@ class Planner {
 
   const Graph& g_;
   Collector& c_;
-  std::map<ag::Node*, PerExampleHook*> hooks_;
+  std::shared_ptr<Collector> collector_;
+  std::map<ag::Node*, std::unique_ptr<PerExampleHook>> hooks_;
   std::vector<std::vector<int64_t>> shapes_;
 };
+
+// The leaves the backward is asked for. Every hooked node must run, but the summed gradients of
+// the linear weights (reached through a transpose or BitLinear's quantizer) are not needed: they
+// are left out unless a hooked node would otherwise not run (a first layer without bias on raw
+// inputs), so the backward skips their matmuls [ours].
+std::vector<Tensor> backward_inputs(const Graph& g, const std::vector<ag::AccumulateGrad*>& leaves,
+                                    const std::vector<ag::Node*>& hooked) {
+  std::unordered_map<ag::Node*, bool> asked;
+  for (ag::AccumulateGrad* leaf : leaves) {
+    bool weight_only = true;
+    for (const auto& [up, e] : g.consumers.at(leaf)) weight_only = weight_only && is_pass_through(*up);
+    asked[leaf] = !weight_only;
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    std::unordered_map<ag::Node*, bool> memo;
+    std::function<bool(ag::Node*)> runs = [&](ag::Node* n) {
+      if (auto it = asked.find(n); it != asked.end()) return it->second;
+      if (auto it = memo.find(n); it != memo.end()) return it->second;
+      memo[n] = false;  // the graph is acyclic; this only guards the recursion
+      bool r = false;
+      for (const ag::Edge& e : n->next_edges()) r = r || (e.function && runs(e.function.get()));
+      return memo[n] = r;
+    };
+    for (ag::Node* node : hooked) {
+      if (runs(node)) continue;
+      // Ask for the parameters the node reads, through transposes and quantizers.
+      std::vector<ag::Node*> below;
+      for (const ag::Edge& e : node->next_edges()) below.push_back(e.function.get());
+      while (!below.empty()) {
+        ag::Node* c = below.back();
+        below.pop_back();
+        if (!c) continue;
+        if (auto it = asked.find(c); it != asked.end()) {
+          it->second = changed = true;
+        } else if (is_pass_through(*c)) {
+          for (const ag::Edge& e : c->next_edges()) below.push_back(e.function.get());
+        }
+      }
+    }
+  }
+  std::vector<Tensor> out;
+  for (ag::AccumulateGrad* leaf : leaves)
+    if (asked[leaf]) out.push_back(leaf->variable);
+  return out;
+}
 
 }  // namespace
 
@@ -269,7 +332,8 @@ PerExampleGrads per_example_gradients(const std::vector<std::string>& names, con
               "cross_entropy(..., reduction none), averaged over each example's tokens)");
   LMLAB_CHECK(losses.requires_grad() && losses.grad_fn(), UsageError,
               "per-example gradients: the losses do not depend on any parameter (no autograd graph)");
-  Collector c;
+  auto collector = std::make_shared<Collector>();
+  Collector& c = *collector;
   c.batch = losses.size(0);
   PerExampleGrads out;
   out.batch = c.batch;
@@ -285,17 +349,25 @@ PerExampleGrads per_example_gradients(const std::vector<std::string>& names, con
   c.grads.resize(c.names.size());
 
   const Graph g = walk(losses.grad_fn());
-  Planner planner(g, c);
+  Planner planner(g, collector);
   planner.set_shapes(shapes);
-  std::vector<Tensor> reached;
+  std::vector<ag::AccumulateGrad*> ours;
   for (ag::AccumulateGrad* leaf : g.leaves) {
     auto it = index.find(leaf->variable.unsafeGetTensorImpl());
     if (it == index.end()) continue;  // a tensor outside the module: not ours to privatise
     for (const auto& [node, edge] : g.consumers.at(leaf)) planner.attach(node, edge, {}, it->second);
-    reached.push_back(leaf->variable);
+    ours.push_back(leaf);
   }
-  LMLAB_CHECK(!reached.empty(), UsageError, "per-example gradients: the losses depend on no parameter of the module");
-  ag::grad({losses.sum()}, reached, {}, /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
+  LMLAB_CHECK(!ours.empty(), UsageError, "per-example gradients: the losses depend on no parameter of the module");
+  const std::vector<Tensor> requested = backward_inputs(g, ours, planner.hooked());
+  planner.install();
+  try {
+    ag::grad({losses.sum()}, requested, {}, /*retain_graph=*/false, /*create_graph=*/false, /*allow_unused=*/true);
+  } catch (...) {
+    c.active = false;
+    throw;
+  }
+  c.active = false;
 
   std::vector<Tensor> candidates = std::move(out.params);
   out.params.clear();

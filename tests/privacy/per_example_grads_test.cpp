@@ -96,6 +96,17 @@ TEST_P(Dtype, TinyGPTWithTiedHead) {
   }, tol());
 }
 
+// A Poisson sample of one example: every broadcast test sees batch 1.
+TEST_P(Dtype, TinyGPTBatchOfOne) {
+  torch::manual_seed(8);
+  GPT gpt(GPTOptions().vocab(16).context(8).layers(1).heads(2).width(8));
+  gpt->to(GetParam());
+  const auto idx = torch::randint(0, 16, {1, 5}, torch::kLong), tgt = torch::randint(0, 16, {1, 5}, torch::kLong);
+  expect_matches_loop(*gpt, [&] {
+    return torch::nn::functional::cross_entropy(gpt(idx).reshape({-1, 16}), tgt.reshape(-1)).reshape({1});
+  }, tol());
+}
+
 TEST_P(Dtype, TinyViT) {
   torch::manual_seed(5);
   ViT vit(ViTOptions().image(8).patch(4).classes(3).layers(2).heads(2).width(8));
@@ -124,6 +135,12 @@ TEST(PerExampleGrads, UnsupportedLayerIsNamed) {
   const std::string msg = test_support::usage_error([&] { per_example_gradients(*m, s->forward(x).sum(1)); });
   EXPECT_MENTIONS(msg, "gate.scale");
   EXPECT_MENTIONS(msg, "MulBackward0");
+  // Refused before any hook is installed: the caller's graph still backpropagates as usual.
+  auto lin = m->register_module("lin", torch::nn::Linear(4, 4));
+  const auto losses = s->forward(lin->forward(x)).sum(1);
+  test_support::usage_error([&] { per_example_gradients(*m, losses); });
+  losses.sum().backward();
+  EXPECT_TRUE(lin->weight.grad().defined() && s->scale.grad().defined());
   torch::nn::Conv1d conv(1, 2, 3);
   const std::string c = test_support::usage_error([&] { per_example_gradients(*conv, conv(torch::randn({2, 1, 5})).sum({1, 2})); });
   EXPECT_MENTIONS(c, "parameter '");
