@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "lmlab/core/error.h"
 #include "lmlab/scaling/power_law.h"
@@ -33,6 +34,13 @@ double median_of(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const size_t n = values.size();
   return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+std::string short_number(double x) {
+  std::ostringstream os;
+  os.precision(3);
+  os << x;
+  return os.str();
 }
 
 }  // namespace lmlab

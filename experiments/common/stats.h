@@ -1,6 +1,7 @@
 // Small statistics shared by experiments: fits used by claims.
 #pragma once
 
+#include <string>
 #include <vector>
 
 namespace lmlab {
@@ -15,5 +16,7 @@ double linear_slope(const std::vector<double>& x, const std::vector<double>& y);
 
 // The median (mean of the two middle values for an even count); NaN for an empty list.
 double median_of(std::vector<double> values);
+// x with 3 significant digits ("0.001", "2.5", "1.2e+04"), for labels and claim statements.
+std::string short_number(double x);
 
 }  // namespace lmlab

@@ -4,6 +4,10 @@
 #include <cmath>
 
 #include "lmlab/core/error.h"
+#include "lmlab/core/seed.h"
+#include "lmlab/data/fashion_mnist.h"
+#include "lmlab/models/mlp.h"
+#include "lmlab/models/vit.h"
 
 namespace lmlab {
 
@@ -20,6 +24,49 @@ void check_positive(const Config& cfg, std::initializer_list<const char*> keys, 
     LMLAB_CHECK(std::isfinite(v) && (v > 0 || (allow_zero && v == 0)), UsageError, key, " must be finite and ",
                 allow_zero ? ">= 0" : "> 0", "; got ", v);
   }
+}
+
+void check_victim_config(const Config& cfg) {
+  LMLAB_CHECK(cfg.get_string("model.kind") == "vit" || cfg.get_string("model.kind") == "mlp", UsageError,
+              "model.kind must be vit or mlp; got '", cfg.get_string("model.kind"), "'");
+  check_int_range(cfg, {"model.layers", "model.heads", "model.patch"}, 64);
+  check_int_range(cfg, {"model.width", "train.batch"}, 4096);
+  check_int_range(cfg, {"train.steps"}, 1000000);
+  check_positive(cfg, {"train.lr"});
+  LMLAB_CHECK(cfg.get_int("model.width") % cfg.get_int("model.heads") == 0, UsageError,
+              "model.width must be a multiple of model.heads; got ", cfg.get_int("model.width"), " and ",
+              cfg.get_int("model.heads"));
+  LMLAB_CHECK(kFashionMnistSide % cfg.get_int("model.patch") == 0, UsageError, "model.patch must divide 28; got ",
+              cfg.get_int("model.patch"));
+}
+
+VictimModel make_victim(const Config& cfg) {
+  if (cfg.get_string("model.kind") == "mlp") {
+    MLP mlp(MLPOptions(kFashionMnistSide * kFashionMnistSide, {cfg.get_int("model.width")}, kFashionMnistClasses)
+                .activation(Activation::Tanh));
+    return {mlp.ptr(), [mlp](const torch::Tensor& x) mutable { return mlp->forward(x.flatten(1)); }, "fc1.weight",
+            "fc1.bias"};
+  }
+  ViT vit(ViTOptions().layers(cfg.get_int("model.layers")).heads(cfg.get_int("model.heads"))
+              .width(cfg.get_int("model.width")).patch(cfg.get_int("model.patch")).classes(kFashionMnistClasses));
+  return {vit.ptr(), [vit](const torch::Tensor& x) mutable { return vit->forward(x); }, "head.weight", "head.bias"};
+}
+
+VictimModel train_victim(const Config& cfg, const ImageDataset& train, uint64_t seed) {
+  seed_everything(derive_seed(seed, "init"));
+  VictimModel model = make_victim(cfg);
+  torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(cfg.get_float("train.lr")));
+  torch::Generator gen = make_generator(derive_seed(seed, "batches"));
+  for (int64_t step = 0; step < cfg.get_int("train.steps"); ++step) {
+    const auto idx = torch::randint(train.size(), {cfg.get_int("train.batch")}, gen, torch::kLong);
+    const auto loss = torch::cross_entropy_loss(model.forward(train.images.index_select(0, idx)),
+                                                train.labels.index_select(0, idx));
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+  }
+  model.module->eval();
+  return model;
 }
 
 privacy::DlgOptions dlg_options(const Config& cfg) {

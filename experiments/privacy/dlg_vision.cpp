@@ -29,8 +29,6 @@
 #include "lmlab/core/progress.h"
 #include "lmlab/core/seed.h"
 #include "lmlab/data/fashion_mnist.h"
-#include "lmlab/models/mlp.h"
-#include "lmlab/models/vit.h"
 #include "lmlab/privacy/idlg.h"
 #include "lmlab/privacy/image_metrics.h"
 #include "privacy/attack_runs.h"
@@ -44,38 +42,10 @@ constexpr int64_t kMaxBatch = 8;  // the attacks' batch range (issue scope); mem
 
 const StringList kMethods = {"dlg", "idlg", "ig"};
 
-// The victim: its module (parameters), forward, and the names of its last layer's weight and bias.
-struct VictimModel {
-  std::shared_ptr<torch::nn::Module> module;
-  std::function<torch::Tensor(const torch::Tensor&)> forward;
-  std::string head_weight, head_bias;
-};
-
-VictimModel make_victim(const Config& cfg) {
-  if (cfg.get_string("model.kind") == "mlp") {
-    MLP mlp(MLPOptions(kFashionMnistSide * kFashionMnistSide, {cfg.get_int("model.width")}, kFashionMnistClasses)
-                .activation(Activation::Tanh));
-    return {mlp.ptr(), [mlp](const torch::Tensor& x) mutable { return mlp->forward(x.flatten(1)); }, "fc1.weight",
-            "fc1.bias"};
-  }
-  ViT vit(ViTOptions().layers(cfg.get_int("model.layers")).heads(cfg.get_int("model.heads"))
-              .width(cfg.get_int("model.width")).patch(cfg.get_int("model.patch")).classes(kFashionMnistClasses));
-  return {vit.ptr(), [vit](const torch::Tensor& x) mutable { return vit->forward(x); }, "head.weight", "head.bias"};
-}
-
 void check_config(const Config& cfg, const StringList& methods, const IntList& batches) {
-  LMLAB_CHECK(cfg.get_string("model.kind") == "vit" || cfg.get_string("model.kind") == "mlp", UsageError,
-              "model.kind must be vit or mlp; got '", cfg.get_string("model.kind"), "'");
-  check_int_range(cfg, {"model.layers", "model.heads", "model.patch", "attacks"}, 64);
-  check_int_range(cfg, {"model.width", "train.batch"}, 4096);
-  check_int_range(cfg, {"train.steps", "dlg.iterations", "dlg.inner_iterations", "dlg.history", "ig.iterations"},
-                  1000000);
-  check_positive(cfg, {"train.lr"});
-  LMLAB_CHECK(cfg.get_int("model.width") % cfg.get_int("model.heads") == 0, UsageError,
-              "model.width must be a multiple of model.heads; got ", cfg.get_int("model.width"), " and ",
-              cfg.get_int("model.heads"));
-  LMLAB_CHECK(kFashionMnistSide % cfg.get_int("model.patch") == 0, UsageError, "model.patch must divide 28; got ",
-              cfg.get_int("model.patch"));
+  check_victim_config(cfg);
+  check_int_range(cfg, {"attacks"}, 64);
+  check_int_range(cfg, {"dlg.iterations", "dlg.inner_iterations", "dlg.history", "ig.iterations"}, 1000000);
   LMLAB_CHECK(!batches.empty() && std::count(batches.begin(), batches.end(), 1) == 1, UsageError,
               "batch_sizes must hold 1 once (the claims are on batch 1)");
   for (const int64_t b : batches)
@@ -88,23 +58,6 @@ void check_config(const Config& cfg, const StringList& methods, const IntList& b
                 "the claims are on dlg and ig: keep both in methods");
   dlg_options(cfg);
   ig_options(cfg);
-}
-
-VictimModel train_victim(const Config& cfg, const ImageDataset& train, uint64_t seed) {
-  seed_everything(derive_seed(seed, "init"));
-  VictimModel model = make_victim(cfg);
-  torch::optim::Adam opt(model.module->parameters(), torch::optim::AdamOptions(cfg.get_float("train.lr")));
-  torch::Generator gen = make_generator(derive_seed(seed, "batches"));
-  for (int64_t step = 0; step < cfg.get_int("train.steps"); ++step) {
-    const auto idx = torch::randint(train.size(), {cfg.get_int("train.batch")}, gen, torch::kLong);
-    const auto loss = torch::cross_entropy_loss(model.forward(train.images.index_select(0, idx)),
-                                                train.labels.index_select(0, idx));
-    opt.zero_grad();
-    loss.backward();
-    opt.step();
-  }
-  model.module->eval();
-  return model;
 }
 
 // The permutation p of the B recovered images minimising sum_i MSE(rec[p_i], orig_i) (B <= 8: all
