@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/cli.h"
 #include "test_paths.h"
 
 namespace fs = std::filesystem;
@@ -21,10 +22,7 @@ using nlohmann::json;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;  // stdout and stderr together
-};
+using Result = lmlab::test_support::CliResult;
 
 class Cli : public ::testing::Test {
  protected:
@@ -39,13 +37,7 @@ class Cli : public ::testing::Test {
 
   // Runs `lmlab ARGS` with `env` prefixed (e.g. "LMLAB_DATA_DIR=/x"), in the temp directory.
   Result lmlab(const std::string& args, const std::string& env = "") const {
-    const std::string cmd = "cd " + dir_.string() + " && " + env + " " + LMLAB_CLI_PATH + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-    const int status = pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+    return lmlab::test_support::run_cli(args, dir_.string(), env);
   }
 
   // The single run directory below runs/NAME (or below `root`).

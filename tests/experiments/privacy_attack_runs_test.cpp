@@ -1,7 +1,6 @@
 // The privacy attack experiments (experiments/privacy/): the shared range checks, and every config
 // value checked before any work: a bad value ends `lmlab run` with exit 2 and a message naming it.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,7 +10,7 @@
 #include "lmlab/core/error.h"
 #include "privacy/attack_runs.h"
 #include "support/usage_error.h"
-#include "test_paths.h"
+#include "support/cli.h"
 
 namespace lmlab {
 namespace {
@@ -32,14 +31,9 @@ TEST(PrivacyAttackRuns, RangeChecksNameTheKey) {
 std::pair<int, std::string> lmlab_run(const std::string& args) {
   const auto dir = std::filesystem::temp_directory_path() / ("lmlab_privacy_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  const std::string cmd = "cd " + dir.string() + " && " + LMLAB_CLI_PATH + " run " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int status = pclose(p);
+  const auto r = test_support::run_cli("run " + args, dir.string());
   std::filesystem::remove_all(dir);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return {r.code, r.output};
 }
 
 TEST(PrivacyAttackRuns, BadConfigValuesExitWithUsageError) {

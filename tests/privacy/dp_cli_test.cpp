@@ -2,31 +2,19 @@
 // checks: published values printed, exit 2 with a message naming the bad value. Runs the real
 // binary (built with the tests by `ninja -C build`; skipped when absent).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <string>
 
-#include "test_paths.h"
+#include "support/cli.h"
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;
-};
+using Result = lmlab::test_support::CliResult;
 
-Result lmlab(const std::string& args) {
-  const std::string cmd = std::string(LMLAB_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+Result lmlab(const std::string& args) { return lmlab::test_support::run_cli(args); }
 
 class DpCli : public ::testing::Test {
  protected:
