@@ -5,7 +5,8 @@
 import torch  # noqa: F401  (loads LibTorch before the extension)
 
 from ._lmlab import decode, encode, info, simd_level, unigram_bits_per_byte
-from . import attention, onebit, optim
+from . import attention, onebit, optim, privacy
 
-__all__ = ["attention", "decode", "encode", "info", "onebit", "optim", "simd_level", "unigram_bits_per_byte"]
+__all__ = ["attention", "decode", "encode", "info", "onebit", "optim", "privacy", "simd_level",
+           "unigram_bits_per_byte"]
 __version__ = info()["lmlab"]

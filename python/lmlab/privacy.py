@@ -15,16 +15,20 @@ computed elsewhere (functorch's vmap):
     noisy = clip_and_noise(per_sample, max_grad_norm=1.0, noise_multiplier=1.1, expected_batch_size=64)
 Attention inversion (P7): recover X [d, n] from W [d, d] and B = rowsoftmax(X^T W X):
     result = invert_attention(w, b, x0)  # .x, .losses, .iterations, .stalled
+Gradient-leakage attacks on any torch.nn.Module given its shared gradient (P6; DLG, iDLG, Inverting
+Gradients, TAG) and their metrics (PSNR, SSIM, ROUGE, token accuracy): see lmlab/_privacy_attacks.py.
 """
 from collections import namedtuple
 
 import torch
 
 from . import _lmlab
+from . import _privacy_attacks
+from ._privacy_attacks import *  # noqa: F401,F403  (the attacks and their metrics)
 
 __all__ = ["DPSGD", "InversionResult", "attention_map", "clip_and_noise", "default_orders", "epsilon",
            "fit_w_isometry", "inversion_gradient", "inversion_loss", "invert_attention", "noise_multiplier",
-           "per_example_gradients", "rdp"]
+           "per_example_gradients", "rdp"] + _privacy_attacks.__all__
 
 
 def default_orders():

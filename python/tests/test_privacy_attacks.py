@@ -1,4 +1,4 @@
-"""lmlab._privacy_attacks: metrics against numpy formulas and hand values, the matching objective's
+"""lmlab.privacy's attacks (lmlab/_privacy_attacks.py): metrics against numpy formulas and hand values, the matching objective's
 double backward against finite differences (torch.autograd.gradcheck), and the attacks recovering
 inputs of tiny torch.nn models (bounds derived in each test)."""
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from lmlab import _privacy_attacks as pa
+from lmlab import privacy as pa
 
 
 def numpy_ssim(x, y, win=11, sigma=1.5, c1=1e-4, c2=9e-4):
