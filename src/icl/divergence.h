@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include <c10/util/Exception.h>
+
 #include "lmlab/core/error.h"
 
 namespace lmlab::icl::detail {
@@ -17,13 +19,21 @@ inline UsageError diverged(const std::string& what, int64_t step, const std::str
 
 // Runs step `step`'s computation f(). After step 0 a UsageError from inside it can only come from
 // activations that stopped being finite (the attention rejects NaN/Inf inputs), so it is reported
-// as divergence; at step 0 it is the caller's input and passes through unchanged.
+// as divergence; at step 0 it is the caller's input and passes through unchanged. A LibTorch error
+// (an lr beyond the parameters' dtype, overflowing values) is divergence at any step; other lmlab
+// errors pass through.
 template <class F>
 auto guard_divergence(const std::string& what, int64_t step, double lr, F f) {
   try {
     return f();
   } catch (const UsageError& e) {
     if (step == 0) throw;
+    throw diverged(what, step, e.what(), lr);
+  } catch (const Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw diverged(what, step, e.what_without_backtrace(), lr);
+  } catch (const std::exception& e) {  // c10's scalar overflow check throws std::runtime_error
     throw diverged(what, step, e.what(), lr);
   }
 }

@@ -64,9 +64,12 @@ std::vector<double> train_learner(InContextLearner& learner, const LearnerTraini
     });
     const double value = loss.item<double>();
     if (!std::isfinite(value)) throw detail::diverged("learner training", step, "loss " + std::to_string(value), options.lr());
-    adam.zero_grad();
-    loss.backward();
-    adam.step();
+    detail::guard_divergence("learner training", step, options.lr(), [&] {
+      adam.zero_grad();
+      loss.backward();
+      adam.step();
+      return 0;
+    });
     losses.push_back(value);
     if (on_step) on_step(step, value);
   }

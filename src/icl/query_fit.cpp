@@ -26,9 +26,12 @@ QueryFit fit_query_loss(const std::vector<torch::Tensor>& parameters, const torc
     const auto value = guard_divergence(what, step, lr, [&] { return loss(bx, by); });
     const double v = value.item<double>();
     if (!std::isfinite(v)) throw diverged(what, step, "loss " + std::to_string(v), lr);
-    adam.zero_grad();
-    value.backward();
-    adam.step();
+    guard_divergence(what, step, lr, [&] {
+      adam.zero_grad();
+      value.backward();
+      adam.step();
+      return 0;
+    });
     for (const auto& p : parameters)
       if (!torch::isfinite(p).all().item<bool>()) throw diverged(what, step, "non-finite parameters", lr);
     out.losses.push_back(v);
