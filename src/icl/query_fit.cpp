@@ -28,7 +28,8 @@ QueryFit fit_query_loss(const std::vector<torch::Tensor>& parameters, const torc
     if (!std::isfinite(v)) throw diverged(what, step, "loss " + std::to_string(v), lr);
     guard_divergence(what, step, lr, [&] {
       adam.zero_grad();
-      value.backward();
+      // gradients of the fitted parameters only: a frozen model's own parameters get none
+      torch::autograd::backward({value}, {}, c10::nullopt, false, parameters);
       adam.step();
       return 0;
     });

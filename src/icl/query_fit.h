@@ -1,6 +1,7 @@
 // Private header (not part of the public API): the loop RICL and prompt tuning share. Adam on
 // `parameters` minimising loss(xs_batch, ys_batch), the batch `batch` validation prompts drawn
-// without replacement each step (all when batch is 0 or >= B), from `seed`.
+// without replacement each step (all when batch is 0 or >= B), from `seed`. Gradients flow into
+// `parameters` only, so the frozen model RICL reweights accumulates none.
 #pragma once
 
 #include <cstdint>

@@ -144,6 +144,7 @@ TEST(Reweighting, OnTheTransformerLearner) {
   EXPECT_TRUE(torch::allclose(torch::matmul(jac.t(), r - torch::matmul(jac, delta)), 16 * 1e-3 * delta, 1e-4, 1e-4));
   const auto ricl = fit_ricl(f, p.xs, p.ys, RICLOptions().steps(30).lr(0.05));
   EXPECT_LT(ricl.losses.back(), ricl.losses.front());
+  for (const auto& param : learner->parameters()) EXPECT_FALSE(param.grad().defined());  // the model stays frozen
   EXPECT_MENTIONS(usage_error([&] { fit_ricl(f, p.xs, p.ys, RICLOptions().steps(30).lr(1e30)); }), "diverged");
 }
 
