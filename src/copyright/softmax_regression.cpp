@@ -52,6 +52,7 @@ ProtectedObjective::ProtectedObjective(SoftmaxRegressionData data, ProtectedObje
   const auto cp = data_.copyrighted.to(torch::kDouble);
   cp_weights_ = cp / cp.sum();
   rest_weights_ = (1 - cp) / (1 - cp).sum();
+  fit_weights_ = options.fit_all() ? torch::full_like(cp, 1.0 / static_cast<double>(cp.size(0))) : rest_weights_;
 }
 
 ObjectiveEvaluation ProtectedObjective::evaluate(const torch::Tensor& x, int order) const {
@@ -69,7 +70,7 @@ ObjectiveEvaluation ProtectedObjective::evaluate(const torch::Tensor& x, int ord
   e.floored = e.l_cp < options_.loss_floor();
   const double lcp = e.floored ? options_.loss_floor() : e.l_cp;
   const double gamma = options_.gamma(), lambda = options_.lambda();
-  e.value = e.l_rest + gamma / lcp + 0.5 * lambda * x.dot(x).item<double>();
+  e.value = losses.dot(fit_weights_).item<double>() + gamma / lcp + 0.5 * lambda * x.dot(x).item<double>();
   if (order == 0) return e;
 
   // Per-task gradients in u and x.
@@ -77,10 +78,10 @@ ObjectiveEvaluation ProtectedObjective::evaluate(const torch::Tensor& x, int ord
   const auto c = q.sum(-1, true);                                   // [K,1]
   const auto du = q - c * s;                                        // [K,N]
   const auto gx = torch::einsum("knd,kn->kd", {a, du});             // [K,D]
-  const auto g_rest = torch::matmul(rest_weights_, gx);             // [D]
+  const auto g_fit = torch::matmul(fit_weights_, gx);               // [D]
   const auto g_cp = torch::matmul(cp_weights_, gx);                 // [D]
   const double h1 = e.floored ? 0.0 : gamma / (lcp * lcp);          // -d(gamma/L)/dL
-  e.grad = g_rest - h1 * g_cp + lambda * x;
+  e.grad = g_fit - h1 * g_cp + lambda * x;
   if (order == 1) return e;
 
   // Per-task Hessians in u, then A^T H_u A.
@@ -90,10 +91,10 @@ ObjectiveEvaluation ProtectedObjective::evaluate(const torch::Tensor& x, int ord
   const auto hu = torch::matmul(jac, jac) + torch::diag_embed(q - c * s) - qs - qs.transpose(1, 2) +
                   2 * c.unsqueeze(2) * ss;
   const auto hx = torch::matmul(torch::matmul(a.transpose(1, 2), hu), a);  // [K,D,D]
-  const auto h_rest = torch::einsum("k,kij->ij", {rest_weights_, hx});
+  const auto h_fit = torch::einsum("k,kij->ij", {fit_weights_, hx});
   const auto h_cp = torch::einsum("k,kij->ij", {cp_weights_, hx});
   const double h2 = e.floored ? 0.0 : 2 * gamma / (lcp * lcp * lcp);
-  e.hessian = h_rest - h1 * h_cp + h2 * torch::outer(g_cp, g_cp) +
+  e.hessian = h_fit - h1 * h_cp + h2 * torch::outer(g_cp, g_cp) +
               lambda * torch::eye(dim(), torch::kDouble);
   return e;
 }

@@ -27,13 +27,14 @@ torch::Tensor autograd_objective(const SoftmaxRegressionData& d, const Protected
   const auto cp = d.copyrighted.to(torch::kDouble);
   const auto l_cp = (losses * cp).sum() / cp.sum();
   const auto l_rest = (losses * (1 - cp)).sum() / (1 - cp).sum();
-  return l_rest + o.gamma() / l_cp + 0.5 * o.lambda() * x.dot(x);
+  const auto fit = o.fit_all() ? losses.mean() : l_rest;
+  return fit + o.gamma() / l_cp + 0.5 * o.lambda() * x.dot(x);
 }
 
 TEST(SoftmaxRegression, GradientAndHessianMatchAutograd) {
   const auto d = small_data();
-  for (const double gamma : {0.0, 0.01, 0.3}) {
-    const auto opt = ProtectedObjectiveOptions().gamma(gamma).lambda(0.05);
+  for (const double gamma : {0.0, 0.01, 0.3}) for (const bool fit_all : {false, true}) {
+    const auto opt = ProtectedObjectiveOptions().gamma(gamma).lambda(0.05).fit_all(fit_all);
     const ProtectedObjective f(d, opt);
     for (uint64_t s = 0; s < 3; ++s) {
       torch::manual_seed(s);

@@ -3,7 +3,9 @@
 //   s_k = <exp(A_k x), 1_N>^-1 exp(A_k x)                 [N]  (softmax of u_k = A_k x)
 //   L_k(x) = 1/2 ||s_k - b_k||^2                                (the paper's L_exp)
 //   L_cp = mean of L_k over copyrighted tasks,  L_rest = mean over the others
-//   F(x) = L_rest(x) + gamma / max(L_cp(x), floor) + lambda/2 ||x||^2
+//   F(x) = L_fit(x) + gamma / max(L_cp(x), floor) + lambda/2 ||x||^2,
+//   L_fit = L_rest (the paper's L_rest + gamma / L_cp), or with fit_all the mean of L_k over all K
+//   tasks (the language-model level's CE(all) + gamma / CE(cp): copyrighted data is trained on)
 //   tau(x) = L_cp(x) - L_rest(x)   (x is tau-copyright-protected when L_cp >= L_rest + tau)
 // Shapes: A [K,N,D] float64, b [K,N] float64 (each row a probability vector), copyrighted [K]
 // bool, x [D] float64.
@@ -38,6 +40,7 @@ struct ProtectedObjectiveOptions {
   TORCH_ARG(double, gamma) = 0.0;       // weight of the protection term, >= 0
   TORCH_ARG(double, lambda) = 1e-3;     // ridge, >= 0
   TORCH_ARG(double, loss_floor) = 1e-8; // L_cp is floored here inside gamma / L_cp, > 0
+  TORCH_ARG(bool, fit_all) = false;     // data term over all tasks instead of L_rest
 };
 
 // Value and derivatives at one x; grad [D] and hessian [D,D] are undefined unless asked for.
@@ -69,7 +72,7 @@ class ProtectedObjective {
  private:
   SoftmaxRegressionData data_;
   ProtectedObjectiveOptions options_;
-  torch::Tensor cp_weights_, rest_weights_;  // [K]: 1/|cp| on copyrighted tasks, 1/|rest| on the rest
+  torch::Tensor cp_weights_, rest_weights_, fit_weights_;  // [K]: means over cp, rest, the data term
 };
 
 }  // namespace lmlab::copyright
