@@ -31,10 +31,8 @@ MarkedTextStream::MarkedTextStream(const std::vector<std::string>& texts, const 
   std::string joined;
   std::vector<uint8_t> flags;
   for (size_t i = 0; i < texts.size(); ++i) {
-    if (i > 0) {
-      joined += kDocumentSeparator;
-      flags.insert(flags.end(), kDocumentSeparator.size(), 0);
-    }
+    joined += kDocumentSeparator;
+    flags.insert(flags.end(), kDocumentSeparator.size(), 0);
     joined += texts[i];
     flags.insert(flags.end(), texts[i].size(), copyrighted[i] ? 1 : 0);
   }

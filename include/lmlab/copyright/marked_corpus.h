@@ -1,7 +1,8 @@
 // Training text with copyrighted documents marked (P10, arXiv 2308.12247, language-model level;
-// NOTES.md P10 [ours]): a token stream like TextBatcher's (documents joined by
-// kDocumentSeparator, byte-tokenized) with a parallel mask that is true on the bytes of copyrighted
-// documents. Separator bytes belong to no document and are never copyrighted. A window's mask is
+// NOTES.md P10 [ours]): a byte-tokenized stream in which every document, the first included, is
+// preceded by kDocumentSeparator (unlike make_token_stream, which only joins: so every document is
+// seen after the same context, the one the extraction audit prompts with), and a parallel mask
+// that is true on the bytes of copyrighted documents. Separator bytes belong to no document and are never copyrighted. A window's mask is
 // that of its targets y, so copyrighted [b,t] says whether predicting y[b,t] is predicting
 // copyrighted text. Shapes: stream and mask [N]; x, y [B,T] int64; copyrighted [B,T] bool.
 #pragma once
