@@ -45,8 +45,8 @@ SoftmaxDataOptions data_options(const Config& cfg) {
       .noise(cfg.get_float("data.noise"));
 }
 
-ProtectedObjectiveOptions objective_options(const Config& cfg, double gamma) {
-  return ProtectedObjectiveOptions().gamma(gamma).lambda(cfg.get_float("objective.lambda")).loss_floor(
+SoftmaxRegressionOptions objective_options(const Config& cfg, double gamma) {
+  return SoftmaxRegressionOptions().gamma(gamma).lambda(cfg.get_float("objective.lambda")).loss_floor(
       cfg.get_float("objective.loss_floor")).fit_all(cfg.get_bool("objective.fit_all"));
 }
 
@@ -72,14 +72,14 @@ void check_config(const Config& cfg, const IntList& seeds, const FloatList& gamm
     LMLAB_CHECK(std::isfinite(g) && g >= 0, UsageError, "solver.curve_gamma must be finite and >= 0; got ", g);
     objective_options(cfg, g);
     const auto probe = make_softmax_data(SoftmaxDataOptions(), 0);
-    ProtectedObjective(probe, objective_options(cfg, g));
+    SoftmaxRegression(probe, objective_options(cfg, g));
   }
   check_solver_options(solver_options(cfg, true));
   check_solver_options(solver_options(cfg, false));
 }
 
 Row solve_point(const SoftmaxRegressionData& data, double gamma, const Config& cfg) {
-  const ProtectedObjective f(data, objective_options(cfg, gamma));
+  const SoftmaxRegression f(data, objective_options(cfg, gamma));
   const auto x0 = torch::zeros({f.dim()}, torch::kDouble);
   const auto timed = [&](bool newton) {
     const auto start = std::chrono::steady_clock::now();

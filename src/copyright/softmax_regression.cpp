@@ -39,15 +39,15 @@ torch::Tensor softmax_regression_loss(const torch::Tensor& a, const torch::Tenso
   return 0.5 * (s - b).pow(2).sum(-1);
 }
 
-ProtectedObjective::ProtectedObjective(SoftmaxRegressionData data, ProtectedObjectiveOptions options)
+SoftmaxRegression::SoftmaxRegression(SoftmaxRegressionData data, SoftmaxRegressionOptions options)
     : data_(std::move(data)), options_(options) {
   check_softmax_regression_data(data_);
   LMLAB_CHECK(std::isfinite(options.gamma()) && options.gamma() >= 0, UsageError,
-              "protected objective: gamma must be finite and >= 0; got ", options.gamma());
+              "softmax regression: gamma must be finite and >= 0; got ", options.gamma());
   LMLAB_CHECK(std::isfinite(options.lambda()) && options.lambda() >= 0, UsageError,
-              "protected objective: lambda (ridge) must be finite and >= 0; got ", options.lambda());
+              "softmax regression: lambda (ridge) must be finite and >= 0; got ", options.lambda());
   LMLAB_CHECK(std::isfinite(options.loss_floor()) && options.loss_floor() > 0, UsageError,
-              "protected objective: loss_floor must be finite and > 0 (it keeps gamma / L_cp finite); got ",
+              "softmax regression: loss_floor must be finite and > 0 (it keeps gamma / L_cp finite); got ",
               options.loss_floor());
   const auto cp = data_.copyrighted.to(torch::kDouble);
   cp_weights_ = cp / cp.sum();
@@ -55,10 +55,10 @@ ProtectedObjective::ProtectedObjective(SoftmaxRegressionData data, ProtectedObje
   fit_weights_ = options.fit_all() ? torch::full_like(cp, 1.0 / static_cast<double>(cp.size(0))) : rest_weights_;
 }
 
-ObjectiveEvaluation ProtectedObjective::evaluate(const torch::Tensor& x, int order) const {
+ObjectiveEvaluation SoftmaxRegression::evaluate(const torch::Tensor& x, int order) const {
   LMLAB_CHECK(x.defined() && x.dim() == 1 && x.size(0) == dim() && x.scalar_type() == torch::kDouble, UsageError,
-              "protected objective: x must be float64 [D] = [", dim(), "]");
-  LMLAB_CHECK(order >= 0 && order <= 2, UsageError, "protected objective: derivative order must be 0, 1 or 2");
+              "softmax regression: x must be float64 [D] = [", dim(), "]");
+  LMLAB_CHECK(order >= 0 && order <= 2, UsageError, "softmax regression: derivative order must be 0, 1 or 2");
   torch::NoGradGuard no_grad;
   const auto& a = data_.a;                                 // [K,N,D]
   const auto s = torch::softmax(torch::matmul(a, x), -1);  // [K,N]

@@ -13,7 +13,7 @@ using Direction = std::function<torch::Tensor(const ObjectiveEvaluation&)>;
 
 // The loop both solvers share; `direction` gives p from the evaluation at x (with its Hessian when
 // `order` is 2).
-SolveResult descend(const ProtectedObjective& f, const torch::Tensor& x0, const SolverOptions& o, int order,
+SolveResult descend(const SoftmaxRegression& f, const torch::Tensor& x0, const SolverOptions& o, int order,
                     const Direction& direction) {
   check_solver_options(o);
   LMLAB_CHECK(x0.defined() && x0.dim() == 1 && x0.size(0) == f.dim() && x0.scalar_type() == torch::kDouble &&
@@ -62,7 +62,7 @@ void check_solver_options(const SolverOptions& o) {
   LMLAB_CHECK(o.max_backtracks() >= 1, UsageError, "solver: max_backtracks must be >= 1; got ", o.max_backtracks());
 }
 
-SolveResult newton_solve(const ProtectedObjective& f, const torch::Tensor& x0, const SolverOptions& options) {
+SolveResult newton_solve(const SoftmaxRegression& f, const torch::Tensor& x0, const SolverOptions& options) {
   return descend(f, x0, options, 2, [](const ObjectiveEvaluation& e) {
     const auto eig = torch::linalg_eigvalsh(e.hessian, "L");
     const double lo = eig.min().item<double>(), hi = eig.abs().max().item<double>();
@@ -73,7 +73,7 @@ SolveResult newton_solve(const ProtectedObjective& f, const torch::Tensor& x0, c
   });
 }
 
-SolveResult gradient_descent_solve(const ProtectedObjective& f, const torch::Tensor& x0, const SolverOptions& options) {
+SolveResult gradient_descent_solve(const SoftmaxRegression& f, const torch::Tensor& x0, const SolverOptions& options) {
   return descend(f, x0, options, 1, [](const ObjectiveEvaluation& e) { return -e.grad; });
 }
 

@@ -21,7 +21,7 @@ SoftmaxRegressionData small_data(uint64_t seed = 3) {
 }
 
 // F(x) through autograd from softmax_regression_loss: the independent reference.
-torch::Tensor autograd_objective(const SoftmaxRegressionData& d, const ProtectedObjectiveOptions& o,
+torch::Tensor autograd_objective(const SoftmaxRegressionData& d, const SoftmaxRegressionOptions& o,
                                  const torch::Tensor& x) {
   const auto losses = softmax_regression_loss(d.a, d.b, x);
   const auto cp = d.copyrighted.to(torch::kDouble);
@@ -34,8 +34,8 @@ torch::Tensor autograd_objective(const SoftmaxRegressionData& d, const Protected
 TEST(SoftmaxRegression, GradientAndHessianMatchAutograd) {
   const auto d = small_data();
   for (const double gamma : {0.0, 0.01, 0.3}) for (const bool fit_all : {false, true}) {
-    const auto opt = ProtectedObjectiveOptions().gamma(gamma).lambda(0.05).fit_all(fit_all);
-    const ProtectedObjective f(d, opt);
+    const auto opt = SoftmaxRegressionOptions().gamma(gamma).lambda(0.05).fit_all(fit_all);
+    const SoftmaxRegression f(d, opt);
     for (uint64_t s = 0; s < 3; ++s) {
       torch::manual_seed(s);
       const auto x = torch::randn({4}, torch::kDouble).requires_grad_();
@@ -58,7 +58,7 @@ TEST(SoftmaxRegression, TauIsCopyrightedMinusRestLoss) {
   const auto d = small_data();
   const auto x = torch::randn({4}, torch::kDouble);
   const auto losses = softmax_regression_loss(d.a, d.b, x);
-  const auto e = ProtectedObjective(d, {}).evaluate(x, 0);
+  const auto e = SoftmaxRegression(d, {}).evaluate(x, 0);
   EXPECT_NEAR(e.l_cp, losses.slice(0, 0, 2).mean().item<double>(), 1e-14);
   EXPECT_NEAR(e.l_rest, losses.slice(0, 2).mean().item<double>(), 1e-14);
   EXPECT_DOUBLE_EQ(e.tau(), e.l_cp - e.l_rest);
@@ -69,19 +69,19 @@ TEST(SoftmaxRegression, FloorMakesTheProtectionTermConstant) {
   const auto x = torch::zeros({4}, torch::kDouble);
   // Copyrighted targets equal to the model's output at x = 0: L_cp = 0 exactly.
   d.b.slice(0, 0, 2).fill_(1.0 / 6);
-  const auto opt = ProtectedObjectiveOptions().gamma(0.5).lambda(0).loss_floor(1e-4);
-  const auto e = ProtectedObjective(d, opt).evaluate(x);
+  const auto opt = SoftmaxRegressionOptions().gamma(0.5).lambda(0).loss_floor(1e-4);
+  const auto e = SoftmaxRegression(d, opt).evaluate(x);
   EXPECT_EQ(e.l_cp, 0.0);
   EXPECT_TRUE(e.floored);
   EXPECT_NEAR(e.value, e.l_rest + 0.5 / 1e-4, 1e-9);
-  const auto e0 = ProtectedObjective(d, ProtectedObjectiveOptions().lambda(0)).evaluate(x);
+  const auto e0 = SoftmaxRegression(d, SoftmaxRegressionOptions().lambda(0)).evaluate(x);
   EXPECT_LT((e.grad - e0.grad).abs().max().item<double>(), 1e-15);  // the rest's gradient only
   EXPECT_LT((e.hessian - e0.hessian).abs().max().item<double>(), 1e-15);
 }
 
 TEST(SoftmaxSolvers, NewtonAndGradientDescentReachTheSameStationaryPoint) {
   const auto d = small_data();
-  const ProtectedObjective f(d, ProtectedObjectiveOptions().gamma(0.002).lambda(0.01));
+  const SoftmaxRegression f(d, SoftmaxRegressionOptions().gamma(0.002).lambda(0.01));
   const auto x0 = torch::zeros({4}, torch::kDouble);
   const auto newton = newton_solve(f, x0, SolverOptions().tolerance(1e-10));
   const auto gd = gradient_descent_solve(f, x0, SolverOptions().tolerance(1e-8).max_iterations(200000).initial_step(8));
@@ -99,7 +99,7 @@ TEST(SoftmaxSolvers, ProtectionRaisesTau) {
   const auto d = small_data();
   const auto x0 = torch::zeros({4}, torch::kDouble);
   const auto solve = [&](double gamma) {
-    return newton_solve(ProtectedObjective(d, ProtectedObjectiveOptions().gamma(gamma).lambda(0.01)), x0);
+    return newton_solve(SoftmaxRegression(d, SoftmaxRegressionOptions().gamma(gamma).lambda(0.01)), x0);
   };
   const auto plain = solve(0), guarded = solve(0.01);
   ASSERT_TRUE(plain.converged && guarded.converged);
@@ -109,27 +109,27 @@ TEST(SoftmaxSolvers, ProtectionRaisesTau) {
 
 TEST(SoftmaxRegression, BadInputIsAUsageError) {
   const auto d = small_data();
-  EXPECT_MENTIONS(usage_error([&] { ProtectedObjective(d, ProtectedObjectiveOptions().gamma(-0.1)); }), "gamma");
-  EXPECT_MENTIONS(usage_error([&] { ProtectedObjective(d, ProtectedObjectiveOptions().gamma(NAN)); }), "gamma");
-  EXPECT_MENTIONS(usage_error([&] { ProtectedObjective(d, ProtectedObjectiveOptions().lambda(-1)); }), "lambda");
-  EXPECT_MENTIONS(usage_error([&] { ProtectedObjective(d, ProtectedObjectiveOptions().loss_floor(0)); }), "loss_floor");
+  EXPECT_MENTIONS(usage_error([&] { SoftmaxRegression(d, SoftmaxRegressionOptions().gamma(-0.1)); }), "gamma");
+  EXPECT_MENTIONS(usage_error([&] { SoftmaxRegression(d, SoftmaxRegressionOptions().gamma(NAN)); }), "gamma");
+  EXPECT_MENTIONS(usage_error([&] { SoftmaxRegression(d, SoftmaxRegressionOptions().lambda(-1)); }), "lambda");
+  EXPECT_MENTIONS(usage_error([&] { SoftmaxRegression(d, SoftmaxRegressionOptions().loss_floor(0)); }), "loss_floor");
   auto empty = d;
   empty.copyrighted = torch::zeros({5}, torch::kBool);
-  EXPECT_MENTIONS(usage_error([&] { ProtectedObjective(empty, {}); }), "copyrighted set is empty");
+  EXPECT_MENTIONS(usage_error([&] { SoftmaxRegression(empty, {}); }), "copyrighted set is empty");
   auto full = d;
   full.copyrighted = torch::ones({5}, torch::kBool);
-  EXPECT_MENTIONS(usage_error([&] { ProtectedObjective(full, {}); }), "all 5 tasks are copyrighted");
+  EXPECT_MENTIONS(usage_error([&] { SoftmaxRegression(full, {}); }), "all 5 tasks are copyrighted");
   auto bad_b = d;
   bad_b.b = d.b * 2;
-  EXPECT_MENTIONS(usage_error([&] { ProtectedObjective(bad_b, {}); }), "probability vector");
+  EXPECT_MENTIONS(usage_error([&] { SoftmaxRegression(bad_b, {}); }), "probability vector");
   auto nan_a = d;
   nan_a.a = d.a.clone();
   nan_a.a[0][0][0] = NAN;
-  EXPECT_MENTIONS(usage_error([&] { ProtectedObjective(nan_a, {}); }), "finite");
+  EXPECT_MENTIONS(usage_error([&] { SoftmaxRegression(nan_a, {}); }), "finite");
   auto float_a = d;
   float_a.a = d.a.to(torch::kFloat);
-  EXPECT_MENTIONS(usage_error([&] { ProtectedObjective(float_a, {}); }), "float64");
-  const ProtectedObjective f(d, {});
+  EXPECT_MENTIONS(usage_error([&] { SoftmaxRegression(float_a, {}); }), "float64");
+  const SoftmaxRegression f(d, {});
   EXPECT_MENTIONS(usage_error([&] { f.evaluate(torch::zeros({3}, torch::kDouble)); }), "[D] = [4]");
   const auto x0 = torch::zeros({4}, torch::kDouble);
   EXPECT_MENTIONS(usage_error([&] { newton_solve(f, x0, SolverOptions().tolerance(0)); }), "tolerance");

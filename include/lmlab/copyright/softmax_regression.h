@@ -36,7 +36,7 @@ struct SoftmaxRegressionData {
 // UsageError unless the shapes, dtypes and masks are as above and every entry is finite.
 void check_softmax_regression_data(const SoftmaxRegressionData& data);
 
-struct ProtectedObjectiveOptions {
+struct SoftmaxRegressionOptions {
   TORCH_ARG(double, gamma) = 0.0;       // weight of the protection term, >= 0
   TORCH_ARG(double, lambda) = 1e-3;     // ridge, >= 0
   TORCH_ARG(double, loss_floor) = 1e-8; // L_cp is floored here inside gamma / L_cp, > 0
@@ -58,20 +58,20 @@ struct ObjectiveEvaluation {
 // against.
 torch::Tensor softmax_regression_loss(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& x);
 
-class ProtectedObjective {
+class SoftmaxRegression {
  public:
   // Checks the data and options (UsageError naming the value).
-  ProtectedObjective(SoftmaxRegressionData data, ProtectedObjectiveOptions options);
+  SoftmaxRegression(SoftmaxRegressionData data, SoftmaxRegressionOptions options);
 
   // F, L_cp, L_rest at x [D]; with order >= 1 the analytic gradient, with order 2 the Hessian.
   ObjectiveEvaluation evaluate(const torch::Tensor& x, int order = 2) const;
   int64_t dim() const { return data_.a.size(2); }
   const SoftmaxRegressionData& data() const { return data_; }
-  const ProtectedObjectiveOptions& options() const { return options_; }
+  const SoftmaxRegressionOptions& options() const { return options_; }
 
  private:
   SoftmaxRegressionData data_;
-  ProtectedObjectiveOptions options_;
+  SoftmaxRegressionOptions options_;
   torch::Tensor cp_weights_, rest_weights_, fit_weights_;  // [K]: means over cp, rest, the data term
 };
 

@@ -42,8 +42,8 @@ struct SolveResult {
   std::vector<double> values, gradient_norms;  // F and ||grad F|| at x_0, x_1, ..., x_iterations
 };
 
-SolveResult newton_solve(const ProtectedObjective& objective, const torch::Tensor& x0, const SolverOptions& options = {});
-SolveResult gradient_descent_solve(const ProtectedObjective& objective, const torch::Tensor& x0,
+SolveResult newton_solve(const SoftmaxRegression& objective, const torch::Tensor& x0, const SolverOptions& options = {});
+SolveResult gradient_descent_solve(const SoftmaxRegression& objective, const torch::Tensor& x0,
                                    const SolverOptions& options = {});
 
 }  // namespace lmlab::copyright
