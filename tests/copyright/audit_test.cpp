@@ -86,6 +86,7 @@ const std::vector<std::string> kTexts = {"the quick brown fox jumps over the laz
 constexpr int kSteps = 300;
 
 TEST(ExtractionAudit, FindsTextAModelHasMemorised) {
+  torch::set_num_threads(1);  // tiny tensors: threads only contend
   // Two short documents trained to memorisation: greedy continuation reproduces them; the audit of
   // an unseen text does not match it.
   GPT model = tiny_gpt();
