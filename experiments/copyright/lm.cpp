@@ -100,10 +100,13 @@ void check_config(const Config& cfg) {
   LMLAB_CHECK(cfg.get_int("audit.examples") >= 0, UsageError, "audit.examples must be >= 0");
   check_protected_loss_options(ProtectedLossOptions().gamma(gammas.back()).ce_floor(cfg.get_float("loss.ce_floor")));
   lm_train_options(cfg, cfg.get_int("train.steps"));
-  LMLAB_CHECK(cfg.get_int("model.context") >= 1 && cfg.get_int("model.context") <= 1024 &&
-                  cfg.get_int("model.width") <= 2048 && cfg.get_int("model.layers") <= 64,
-              UsageError, "model.context must be in [1, 1024], model.width <= 2048 and model.layers <= 64");
-  GPT probe(gpt_options(cfg));  // the model's own shape checks
+  const int64_t context = cfg.get_int("model.context"), width = cfg.get_int("model.width"),
+                heads = cfg.get_int("model.heads"), layers = cfg.get_int("model.layers");
+  LMLAB_CHECK(context >= 1 && context <= 1024 && layers >= 1 && layers <= 48 && heads >= 1 && width <= 4096,
+              UsageError, "model.context must be in [1, 1024], model.layers in [1, 48], model.heads >= 1 and "
+              "model.width <= 4096; got ", context, ", ", layers, ", ", heads, ", ", width);
+  LMLAB_CHECK(width >= 1 && width % heads == 0, UsageError, "model.width ", width, " is not divisible by heads ",
+              heads);
 }
 
 // One training run and its measurements.
