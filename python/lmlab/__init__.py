@@ -5,8 +5,8 @@
 import torch  # noqa: F401  (loads LibTorch before the extension)
 
 from ._lmlab import decode, encode, info, simd_level, unigram_bits_per_byte
-from . import attention, onebit, optim, privacy
+from . import attention, copyright, icl, onebit, optim, privacy
 
-__all__ = ["attention", "decode", "encode", "info", "onebit", "optim", "privacy", "simd_level",
+__all__ = ["attention", "copyright", "decode", "encode", "icl", "info", "onebit", "optim", "privacy", "simd_level",
            "unigram_bits_per_byte"]
 __version__ = info()["lmlab"]
