@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "bench_main.h"
+#include "lm_settings.h"
 #include "common/lm_config.h"
 #include "lmlab/copyright/protected_trainer.h"
 #include "lmlab/core/config.h"
@@ -28,15 +29,8 @@ constexpr uint64_t kSeed = 1234;
 constexpr int kDocuments = 256, kDocumentBytes = 200;
 constexpr double kGamma = 0.5;
 
-struct Settings {
-  GPTOptions model;
-  LMTrainOptions train;
-};
-
-Settings lm_settings() {
-  const Config cfg = Config::from_toml(embedded_config("copyright.lm"), "copyright.lm defaults");
-  return {gpt_options(cfg), lm_train_options(cfg, cfg.get_int("train.steps"))};
-}
+using Settings = LMSettings;
+Settings lm_settings() { return lm_settings_of("copyright.lm"); }
 
 copyright::MarkedTextStream random_text() {
   torch::Generator g = make_generator(derive_seed(kSeed, "text"));

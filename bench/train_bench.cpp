@@ -18,6 +18,7 @@
 #include <cmath>
 
 #include "bench_main.h"
+#include "lm_settings.h"
 #include "lmlab/core/config.h"
 #include "lmlab/core/env.h"
 #include "lmlab/core/error.h"
@@ -36,15 +37,8 @@ constexpr int64_t kStreamTokens = int64_t{1} << 16;
 constexpr int kWarmupSteps = 2;
 
 // foundation.text_gpt's model and training settings (its defaults, experiments/foundation/text_gpt.toml).
-struct TrainSettings {
-  GPTOptions model;
-  LMTrainOptions train;
-};
-
-TrainSettings text_gpt_settings() {
-  const Config cfg = Config::from_toml(embedded_config("foundation.text_gpt"), "foundation.text_gpt defaults");
-  return {gpt_options(cfg), lm_train_options(cfg, cfg.get_int("train.steps"))};
-}
+using TrainSettings = LMSettings;
+TrainSettings text_gpt_settings() { return lm_settings_of("foundation.text_gpt"); }
 
 // A freshly initialised foundation.text_gpt model with its trainer, over a random byte stream.
 struct Trainer {

@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "golden"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from models_gpt import GPT  # noqa: E402
 from peer_output import emit, entry, parse_args, timed, wanted  # noqa: E402
+from train_peer import learning_rate  # noqa: E402
 
 SEED, DOCUMENTS, DOCUMENT_BYTES, GAMMA, FLOOR = 1234, 256, 200, 0.5, 0.01
 
@@ -33,11 +34,6 @@ def settings():
             **{k: t[k] for k in ("batch", "lr", "weight_decay", "warmup", "steps")}}
 
 
-def learning_rate(s, step):
-    if step <= s["warmup"]:
-        return s["lr"] * step / max(1, s["warmup"])
-    progress = min(1.0, (step - s["warmup"]) / max(1, s["steps"] - s["warmup"]))
-    return s["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 class Trainer:
