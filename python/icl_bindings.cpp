@@ -11,6 +11,7 @@
 #include "lmlab/icl/learner.h"
 #include "lmlab/icl/learner_training.h"
 #include "lmlab/icl/linear_attention.h"
+#include "lmlab/icl/prompt_tuning.h"
 #include "lmlab/icl/prompts.h"
 #include "lmlab/icl/ricl.h"
 #include "lmlab/core/seed.h"
@@ -96,6 +97,14 @@ void bind_icl(py::module_& m) {
     return std::make_tuple(r.weights, r.losses, r.prompt_passes);
   }, py::arg("learner"), py::arg("xs"), py::arg("ys"), py::arg("steps"), py::arg("lr"), py::arg("batch"), py::arg("seed"),
         NoGil());
+  m.def("icl_tune", [](const std::shared_ptr<InContextLearnerImpl>& learner, const std::string& method,
+                       const torch::Tensor& xs, const torch::Tensor& ys, int64_t steps, double lr, int64_t batch,
+                       uint64_t seed) {
+    const auto r = tune_on_prompts(InContextLearner(learner), method, xs, ys,
+                                   PromptTuningOptions().steps(steps).lr(lr).batch(batch).seed(seed));
+    return std::make_tuple(r.learner.ptr(), r.losses, r.trained_parameters);
+  }, py::arg("learner"), py::arg("method"), py::arg("xs"), py::arg("ys"), py::arg("steps"), py::arg("lr"),
+        py::arg("batch"), py::arg("seed"), NoGil());
   m.def("icl_laricl", [](const std::shared_ptr<InContextLearnerImpl>& learner, const torch::Tensor& xs, const torch::Tensor& ys,
                          double ridge) {
     const auto r = fit_laricl(predictor(learner), xs, ys, LARICLOptions().ridge(ridge));

@@ -115,6 +115,15 @@ def ricl(learner, xs, ys, steps=300, lr=0.02, batch=0, seed=0):
     return weights, losses
 
 
+def tune(learner, method, xs, ys, steps=200, lr=1e-3, batch=0, seed=0):
+    """The tuning baselines on the same validation prompts as RICL: method "full" (fine-tuning every
+    parameter of a copy) or "prefix:M" (P-Tuning v2, M learned key/value vectors per head and layer,
+    the copy's weights frozen). Returns (tuned Learner, losses per step, trained parameters); the
+    given learner is unchanged."""
+    cpp, losses, trained = _lmlab.icl_tune(learner._cpp, method, xs, ys, steps, lr, batch, seed)
+    return Learner(0, 0, _cpp=cpp), losses, trained
+
+
 def laricl(learner, xs, ys, ridge=1e-3):
     """LARICL: the weights [K] (float64) from one ridge solve on the predictor linearised at w = 1."""
     weights, _, _ = _lmlab.icl_laricl(_cpp_of(learner), xs, ys, ridge)

@@ -95,3 +95,18 @@ def test_training_runs_and_bad_options_are_value_errors():
         learner.train(steps=5, lr=-1.0)
     with pytest.raises(ValueError, match="multiple"):
         icl.Learner(dim=2, points=4, heads=2, width=15)
+
+
+def test_tuning_trains_a_copy_and_only_what_the_method_names():
+    torch.manual_seed(0)
+    learner = icl.Learner(3, 6, layers=1, heads=2, width=16, seed=1)
+    before = [p.detach().clone() for p in learner.parameters()]
+    xs, ys, ws = icl.regression_prompts(3, 6, 32, seed=2)
+    tuned, losses, trained = icl.tune(learner, "full", xs, ys, steps=30, lr=1e-2)
+    assert trained == sum(p.numel() for p in learner.parameters())
+    assert losses[-1] < losses[0]
+    assert all(torch.equal(a, b) for a, b in zip(before, learner.parameters()))  # the given learner is unchanged
+    prefixed, _, prefix_params = icl.tune(learner, "prefix:2", xs, ys, steps=5, lr=1e-2)
+    assert prefix_params == 1 * 2 * 2 * 2 * (16 // 2)  # layers x {key, value} x heads x M x head dim
+    with pytest.raises(ValueError):
+        icl.tune(learner, "lora", xs, ys)
