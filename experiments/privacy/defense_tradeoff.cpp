@@ -107,11 +107,10 @@ void check_config(const Config& cfg) {
 TensorList shared_gradient(const TensorList& g, const Defense& d, double clip, uint64_t seed) {
   if (d.kind == "none") return g;
   if (d.kind == "noise") return GaussianGradientNoise(GradientNoiseOptions(d.level).seed(seed)).apply(g);
-  double sq = 0;
-  for (const auto& t : g) sq += t.pow(2).sum().item<double>();
-  const double scale = std::min(1.0, clip / (std::sqrt(sq) + 1e-6));  // DP-SGD's clipping (dp_sgd.h)
-  TensorList clipped;
-  for (const auto& t : g) clipped.push_back(t * scale);
+  TensorList one;  // the example as a batch of one, clipped by DP-SGD's own rule
+  std::vector<torch::Tensor> norms;
+  for (const auto& t : g) one.push_back(t.unsqueeze(0)), norms.push_back(t.norm());
+  const TensorList clipped = clipped_sum(one, torch::stack(norms).norm().reshape({1}), clip);
   return GaussianGradientNoise(GradientNoiseOptions(d.level * clip).seed(seed)).apply(clipped);
 }
 

@@ -24,22 +24,8 @@ namespace {
 
 using Result = lmlab::test_support::CliResult;
 
-class Cli : public ::testing::Test {
+class Cli : public lmlab::test_support::CliTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("lmlab_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // Runs `lmlab ARGS` with `env` prefixed (e.g. "LMLAB_DATA_DIR=/x"), in the temp directory.
-  Result lmlab(const std::string& args, const std::string& env = "") const {
-    return lmlab::test_support::run_cli(args, dir_.string(), env);
-  }
-
   // The single run directory below runs/NAME (or below `root`).
   fs::path only_run(const fs::path& root) const {
     std::vector<fs::path> runs;
@@ -53,7 +39,6 @@ class Cli : public ::testing::Test {
     return json::parse(in);
   }
 
-  fs::path dir_;
 };
 
 const char kSweep[] = "foundation.teacher_student";

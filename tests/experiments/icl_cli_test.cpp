@@ -1,47 +1,19 @@
 // The icl.* experiments as a user meets them through the CLI: exit codes for bad config values and
 // bad checkpoints (2: usage, 3: data), and the learner cache found again by a later run.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "lmlab/icl/checkpoint.h"
-#include "test_paths.h"
+#include "support/cli.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;
-};
-
-class IclCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("lmlab_icl_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  Result lmlab(const std::string& args) const {
-    const std::string cmd = "cd " + dir_.string() + " && " + LMLAB_CLI_PATH + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-    const int status = pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-  }
-  fs::path dir_;
-};
+using Result = lmlab::test_support::CliResult;
+using IclCli = lmlab::test_support::CliTest;
 
 #define EXPECT_EXIT_WITH(result, exit_code, phrase)                                   \
   do {                                                                                \
