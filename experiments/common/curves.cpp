@@ -1,6 +1,7 @@
 // Curves over seeds (experiments/common/curves.h).
 #include "common/curves.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/stats.h"
@@ -21,6 +22,7 @@ Series median_curve(const std::vector<Row>& rows, const std::string& key, double
       at.push_back(curve[i]);
     }
     s.x.push_back(static_cast<double>(i) * x_step), s.y.push_back(median_of(at));
+    s.lo.push_back(*std::min_element(at.begin(), at.end())), s.hi.push_back(*std::max_element(at.begin(), at.end()));
   }
   return s;
 }

@@ -10,8 +10,8 @@
 namespace lmlab {
 
 // The pointwise median over `rows` of their FloatList field `key` (all of one length), as a series
-// named `name` with x = 0, x_step, 2 x_step, ...; InternalError when the field is missing or the
-// lengths differ.
+// named `name` with x = 0, x_step, 2 x_step, ... and the band lo..hi from the pointwise minimum to
+// the maximum; InternalError when the field is missing or the lengths differ.
 Series median_curve(const std::vector<Row>& rows, const std::string& key, double x_step, const std::string& name);
 
 // i x_step for the first y[i] <= target; infinity when none is.

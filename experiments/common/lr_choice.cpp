@@ -26,10 +26,10 @@ Row choose_learning_rate(RunContext& ctx, const std::string& key, const FloatLis
   return best;
 }
 
-void check_lr_factors(const FloatList& factors, int64_t selection_size, const std::string& fix) {
+void check_lr_factors(const FloatList& factors, int64_t selection_size, const std::string& fix, const std::string& key) {
   LMLAB_CHECK(!factors.empty() && std::all_of(factors.begin(), factors.end(), [](double f) { return f > 0; }),
-              UsageError, "adapt.lr_factors must be a non-empty list of positive factors, e.g. [0.3, 1.0, 3.0]");
-  LMLAB_CHECK(factors.size() == 1 || selection_size >= 1, UsageError, "adapt.lr_factors has ", factors.size(),
+              UsageError, key, " must be a non-empty list of positive factors, e.g. [0.3, 1.0, 3.0]");
+  LMLAB_CHECK(factors.size() == 1 || selection_size >= 1, UsageError, key, " has ", factors.size(),
               " entries, so the learning rate is chosen on held-out training data, and there is none: ", fix,
               " (or give one factor)");
 }

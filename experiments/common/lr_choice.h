@@ -1,5 +1,5 @@
 // Choosing a learning rate per method on held-out data, one resumable sweep point per trial
-// (config key adapt.lr_factors of the fine-tuning experiments).
+// (config key adapt.lr_factors of the fine-tuning experiments, lr_factors of optim.accelerating).
 #pragma once
 
 #include <cstdint>
@@ -18,8 +18,10 @@ namespace lmlab {
 Row choose_learning_rate(RunContext& ctx, const std::string& key, const FloatList& factors, double base_lr,
                          const std::function<Row(double lr)>& trial);
 
-// UsageError unless `factors` is non-empty and positive, and, when it has several entries,
-// `selection_size` (the held-out data the choice is made on) is >= 1; `fix` says how to get some.
-void check_lr_factors(const FloatList& factors, int64_t selection_size, const std::string& fix);
+// UsageError unless `factors` (config key `key`) is non-empty and positive, and, when it has
+// several entries, `selection_size` (the held-out data the choice is made on) is >= 1; `fix` says
+// how to get some.
+void check_lr_factors(const FloatList& factors, int64_t selection_size, const std::string& fix,
+                      const std::string& key = "adapt.lr_factors");
 
 }  // namespace lmlab

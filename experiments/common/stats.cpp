@@ -43,4 +43,15 @@ std::string short_number(double x) {
   return os.str();
 }
 
+std::pair<double, double> mean_ci95(const std::vector<double>& values) {
+  static const double t975[] = {0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228};
+  const double n = static_cast<double>(values.size());
+  double mean = 0, ss = 0;
+  for (const double x : values) mean += x / n;
+  for (const double x : values) ss += (x - mean) * (x - mean);
+  if (values.size() < 2) return {mean, 0.0};
+  const size_t df = values.size() - 1;
+  return {mean, (df < 11 ? t975[df] : 1.96) * std::sqrt(ss / (n - 1) / n)};
+}
+
 }  // namespace lmlab

@@ -69,18 +69,6 @@ FloatList to_list(const torch::Tensor& t) {
   return FloatList(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
 
-// Mean and the half-width of its 95% Student-t interval (0 for one value).
-std::pair<double, double> mean_ci95(const std::vector<double>& v) {
-  static const double t975[] = {0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228};
-  const double n = static_cast<double>(v.size());
-  double mean = 0, ss = 0;
-  for (double x : v) mean += x / n;
-  for (double x : v) ss += (x - mean) * (x - mean);
-  if (v.size() < 2) return {mean, 0.0};
-  const size_t df = v.size() - 1;
-  return {mean, (df < 11 ? t975[df] : 1.96) * std::sqrt(ss / (n - 1) / n)};
-}
-
 struct Settings {
   icl::RICLOptions ricl;
   icl::LARICLOptions laricl;

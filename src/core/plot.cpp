@@ -140,11 +140,21 @@ void render_line_plot(const LinePlot& plot, const std::string& path_stem) {
   int64_t nonfinite = 0, nonpositive = 0, drawn = 0;
   for (size_t k = 0; k < plot.series.size(); ++k) {
     const Series& s = plot.series[k];
-    const bool err = !s.yerr.empty();
+    const bool err = !s.yerr.empty(), band = !s.lo.empty() || !s.hi.empty();
     LMLAB_CHECK(!s.x.empty(), UsageError, "series '", s.name, "' of plot '", plot.title, "' is empty");
-    LMLAB_CHECK(s.x.size() == s.y.size() && (!err || s.yerr.size() == s.y.size()), UsageError,
-                "series '", s.name, "' of plot '", plot.title, "' has ", s.x.size(), " x, ", s.y.size(),
-                " y and ", s.yerr.size(), " yerr values; x and y (and yerr, if given) must match");
+    LMLAB_CHECK(s.x.size() == s.y.size() && (!err || s.yerr.size() == s.y.size()) &&
+                    (!band || (s.lo.size() == s.y.size() && s.hi.size() == s.y.size())),
+                UsageError, "series '", s.name, "' of plot '", plot.title, "' has ", s.x.size(), " x, ", s.y.size(),
+                " y, ", s.yerr.size(), " yerr, ", s.lo.size(), " lo and ", s.hi.size(),
+                " hi values; x and y (and yerr, lo and hi, if given) must match");
+    std::ostringstream band_rows;
+    for (size_t i = 0; band && i < s.x.size(); ++i) {
+      LMLAB_CHECK(!(s.lo[i] > s.hi[i]), UsageError, "series '", s.name, "' has a band with lo ", s.lo[i], " > hi ",
+                  s.hi[i], " at x=", s.x[i]);
+      const bool drawable = std::isfinite(s.x[i]) && std::isfinite(s.lo[i]) && std::isfinite(s.hi[i]) &&
+                            !(plot.logx && s.x[i] <= 0) && !(plot.logy && s.lo[i] <= 0);
+      if (drawable) band_rows << number(s.x[i]) << ' ' << number(s.lo[i]) << ' ' << number(s.hi[i]) << '\n';
+    }
     std::ostringstream rows;
     int64_t n = 0;
     bool gap = true;  // no blank line before the first point
@@ -165,8 +175,14 @@ void render_line_plot(const LinePlot& plot, const std::string& path_stem) {
     if (n == 0) continue;  // all its points were skipped: counted in the title note
     drawn += n;
     data << "$s" << k << " << EOD\n" << rows.str() << "EOD\n";
+    const std::string style = " lt " + std::to_string(k + 1);  // the band takes its line's colour
+    if (!band_rows.str().empty()) {
+      data << "$b" << k << " << EOD\n" << band_rows.str() << "EOD\n";
+      cmd << (cmd.tellp() > 0 ? ", " : "plot ") << "$b" << k
+          << " using 1:2:3 with filledcurves fs transparent solid 0.2 noborder" << style << " notitle";
+    }
     cmd << (cmd.tellp() > 0 ? ", " : "plot ") << "$s" << k
-        << (err ? " using 1:2:3 with yerrorlines" : " using 1:2 with linespoints")
+        << (err ? " using 1:2:3 with yerrorlines" : " using 1:2 with linespoints") << style
         << " lw 1.5 ps 0.8 title " << gp_string(s.name);
   }
   LMLAB_CHECK(drawn > 0, DataError, "plot '", plot.title,

@@ -72,6 +72,27 @@ TEST(Plot, LinePlotWithLogAxesAndErrorBarsWritesSvgAndPng) {
   fs::remove_all(dir);
 }
 
+TEST(Plot, BandIsAShadedAreaInItsLinesColour) {
+  const std::string dir = temp_dir("band");
+  LinePlot plot = LinePlot("band", "step", "loss").log_y();
+  Series s{"median", {0, 1, 2, 3}, {1.0, 0.5, 0.3, 0.2}, {}};
+  s.lo = {0.8, 0.4, -1.0, 0.1};  // -1: not drawable on the log axis, left out of the band
+  s.hi = {1.2, 0.7, 0.4, 0.3};
+  plot.series.push_back(s);
+  render_line_plot(plot, dir + "/p");
+  const std::string svg = read_file(dir + "/p.svg");
+  EXPECT_TRUE(is_svg(svg));
+  EXPECT_NE(svg.find("fill-opacity"), std::string::npos);  // the transparent band
+  EXPECT_EQ(svg.find("points skipped"), std::string::npos);  // the line itself lost nothing
+  EXPECT_TRUE(is_png(dir + "/p.png"));
+  s.lo[1] = 0.9;  // above hi
+  s.hi[1] = 0.6;
+  EXPECT_THROW(render_line_plot(LinePlot("t", "x", "y").with({s}), dir + "/q"), UsageError);
+  s.lo.pop_back();
+  EXPECT_THROW(render_line_plot(LinePlot("t", "x", "y").with({s}), dir + "/q"), UsageError);
+  fs::remove_all(dir);
+}
+
 TEST(Plot, NonFiniteAndNonPositiveLogPointsAreSkippedWithANote) {
   const std::string dir = temp_dir("skip");
   LinePlot plot = two_series_plot();

@@ -1,6 +1,6 @@
-// Plots through gnuplot: line plots (several series, legend, log axes, error bars, markers) and
-// grids of grey images, each written as <stem>.svg and <stem>.png (DESIGN.md "Runs, results,
-// claims"). The data travels inline in a temporary gnuplot script; both files are rendered under
+// Plots through gnuplot: line plots (several series, legend, log axes, error bars or shaded bands,
+// markers) and grids of grey images, each written as <stem>.svg and <stem>.png (DESIGN.md "Runs,
+// results, claims"). The data travels inline in a temporary gnuplot script; both files are rendered under
 // temporary names in the target directory and renamed only when gnuplot succeeded.
 //
 // Input rules:
@@ -8,8 +8,10 @@
 //     is <= 0 are skipped too. The series' line breaks at a skipped point, and skipped points are
 //     counted in a note appended to the title, so a plot never hides that data is missing. A plot
 //     left with no drawable point is a DataError.
-//   * A plot without series, an empty series, x/y/yerr of different lengths, a negative error
-//     bar, a grid whose images are not [N,H,W] or whose labels do not match N: UsageError.
+//   * A band's points with a NaN/Inf bound (or one <= 0 on a log y axis) are left out of the band.
+//   * A plot without series, an empty series, x/y/yerr/lo/hi of different lengths, a negative
+//     error bar, a band with lo > hi, a grid whose images are not [N,H,W] or whose labels do not
+//     match N: UsageError.
 //   * Image values are clamped to [0,1] (NaN -> 0, black), drawn as grey levels.
 // The gnuplot executable is $LMLAB_GNUPLOT, default "gnuplot"; a missing one is an lmlab::Error
 // naming the Debian package gnuplot-nox and scripts/install-deps.sh.
@@ -27,6 +29,7 @@ struct Series {
   std::string name;  // legend entry
   std::vector<double> x, y;
   std::vector<double> yerr;  // empty: no error bars; else one half-width per point
+  std::vector<double> lo = {}, hi = {};  // empty: no band; else a shaded band from lo to hi at each point
 };
 
 // LinePlot("title", "x label", "y label").log_xy().with({series...}): linear axes unless asked.

@@ -58,6 +58,8 @@ class PluggedOptimizer : public TrainOptimizer {
   bool adapts_lr() const override { return adapter_ != nullptr; }
 
   torch::optim::Optimizer& base() { return *base_; }
+  // The step plug-in (RejectAccelerating, RandomVectorAccelerating), or null.
+  const StepWrapper* plugin() const { return plugin_.get(); }
   const PluggedOptimizerOptions& options() const { return options_; }
   // The learning rate of the first parameter group (an adapter's current value).
   double lr() const;
