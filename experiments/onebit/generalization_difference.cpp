@@ -11,8 +11,6 @@
 // sign(w) versus w features; the finite-width fluctuation of each around its limit shrinks as
 // m^(-1/2), the kernel mismatch does not, so the difference falls and then levels off. How low it
 // gets at the largest width is reported (result "<target>.gen_difference"), not thresholded.
-#include "lmlab/core/error.h"
-#include "lmlab/core/seed.h"
 #include "registry.h"
 #include "common/stats.h"
 #include "two_layer_twins.h"
@@ -22,25 +20,14 @@ namespace {
 
 void run(RunContext& ctx) {
   const Config& cfg = ctx.config();
-  const IntList widths = cfg.get_int_list("widths"), seeds = cfg.get_int_list("seeds");
-  LMLAB_CHECK(widths.size() >= 2 && !seeds.empty(), UsageError, "need >= 2 widths and >= 1 seed");
+  const IntList widths = cfg.get_int_list("widths");
+  const std::vector<double> x(widths.begin(), widths.end());
   std::vector<Series> curves;
   for (const std::string& target : cfg.get_string_list("targets")) {
-    const onebit::TwinProblem problem = onebit::make_twin_problem(cfg, target, ctx.seed());
-    std::vector<double> x, difference, bit_test, fp_test;
-    for (int64_t width : widths) {
-      std::vector<Row> rows;
-      for (int64_t seed : seeds) {
-        const std::string key = "target=" + target + ",width=" + std::to_string(width) + ",seed=" + std::to_string(seed);
-        rows.push_back(ctx.sweep_point(key, [&] {
-          return onebit::train_twins(ctx, problem, width, derive_seed(ctx.seed(), key));
-        }));
-      }
-      x.push_back(static_cast<double>(width));
-      difference.push_back(median_of(column(rows, "gen_difference")));
-      bit_test.push_back(median_of(column(rows, "bit_test_loss")));
-      fp_test.push_back(median_of(column(rows, "fp_test_loss")));
-    }
+    const auto rows = onebit::twin_sweep(ctx, target);
+    const std::vector<double> difference = onebit::median_per_width(rows, "gen_difference"),
+                              bit_test = onebit::median_per_width(rows, "bit_test_loss"),
+                              fp_test = onebit::median_per_width(rows, "fp_test_loss");
     const double slope = loglog_slope(x, difference);
     ctx.result(target + ".gen_difference", FloatList(difference));
     ctx.result(target + ".bit_test_loss", FloatList(bit_test));

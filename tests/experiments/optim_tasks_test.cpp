@@ -55,14 +55,19 @@ TEST(OptimTasks, EveryProblemTrainsAndReportsItsMetrics) {
   Config cfg = task_config();
   for (const std::string problem : {"fmnist_softmax", "fmnist_mlp", "fortunes_gpt"}) {
     const OptimTask t = make_optim_task(problem, cfg, 1);
-    if (problem == "fmnist_softmax") EXPECT_NEAR(t.model(0).objective(), std::log(10.0), 1e-12);
+    if (problem == "fmnist_softmax") {
+      EXPECT_NEAR(t.model(0).objective(), std::log(10.0), 1e-12);
+    }
     cfg.set("t.problem=" + problem);
     cfg.set("t.lr_sgd=0.05");
     const Row row = run_task(t, task_settings(cfg, "t"), base_options("sgd", 0.05), 0, 1);
     EXPECT_LT(row_number(row, "final"), std::get<FloatList>(row_value(row, "objective")).front()) << problem;
     const double test = row_number(row, "test");
-    if (problem == "fortunes_gpt") EXPECT_GT(test, 0.0) << "bits per byte";
-    else EXPECT_TRUE(test >= 0.0 && test <= 1.0) << "accuracy " << test;
+    if (problem == "fortunes_gpt") {
+      EXPECT_GT(test, 0.0) << "bits per byte";
+    } else {
+      EXPECT_TRUE(test >= 0.0 && test <= 1.0) << "accuracy " << test;
+    }
   }
 }
 
