@@ -34,4 +34,11 @@ void check_lr_factors(const FloatList& factors, int64_t selection_size, const st
               " (or give one factor)");
 }
 
+HeldOutDocuments hold_out_every(const std::vector<Document>& docs, int64_t every) {
+  HeldOutDocuments split;
+  for (size_t i = 0; i < docs.size(); ++i)
+    (every && (i + 1) % every == 0 ? split.selection : split.train).push_back(docs[i]);
+  return split;
+}
+
 }  // namespace lmlab

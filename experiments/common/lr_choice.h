@@ -7,6 +7,7 @@
 #include <string>
 
 #include "lmlab/core/run.h"
+#include "lmlab/data/text_corpus.h"
 
 namespace lmlab {
 
@@ -23,5 +24,11 @@ Row choose_learning_rate(RunContext& ctx, const std::string& key, const FloatLis
 // how to get some.
 void check_lr_factors(const FloatList& factors, int64_t selection_size, const std::string& fix,
                       const std::string& key = "adapt.lr_factors");
+
+// Training documents with every `every`-th one (1-based) held out for the choice; every = 0: none.
+struct HeldOutDocuments {
+  std::vector<Document> train, selection;
+};
+HeldOutDocuments hold_out_every(const std::vector<Document>& docs, int64_t every);
 
 }  // namespace lmlab

@@ -82,10 +82,7 @@ void run(RunContext& ctx) {
   const FloatList lr_factors = cfg.get_float_list("adapt.lr_factors");
   const int64_t every = lr_factors.size() > 1 ? cfg.get_int("adapt.selection_every") : 0;
   LMLAB_CHECK(lr_factors.size() == 1 || every >= 2, UsageError, "adapt.selection_every must be >= 2 (1 would hold out all the training text)");
-  const std::vector<Document> train_docs = select_split(post_docs, TextSplit::Train);
-  std::vector<Document> adapt_docs, selection_docs;
-  for (size_t i = 0; i < train_docs.size(); ++i)
-    (every && (i + 1) % every == 0 ? selection_docs : adapt_docs).push_back(train_docs[i]);
+  const auto [adapt_docs, selection_docs] = hold_out_every(select_split(post_docs, TextSplit::Train), every);
   check_lr_factors(lr_factors, static_cast<int64_t>(selection_docs.size()), "lower adapt.selection_every");
   const TextBatcher post_train(make_token_stream(adapt_docs)), post_val = split_stream(post_docs, TextSplit::Validation);
   const std::optional<TextBatcher> selection =

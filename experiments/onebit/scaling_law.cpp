@@ -7,7 +7,10 @@
 // for the twin, a plain Linear from the same initialisation; embeddings, norms and the tied head
 // stay full precision, as in BitNet. Each (precision, width) trains once at a constant learning
 // rate after warm-up, and its validation loss (nats per byte) is read when it has seen each D of
-// `tokens`: our deviation from separate runs per D, which a cosine schedule would require.
+// `tokens`: our deviation from separate runs per D, which a cosine schedule would require. The
+// learning rate is chosen per (precision, width) from lr_factors x train.lr: one short run per
+// factor to the first D, scored on every selection_every-th training document, held out of all
+// training (binary models may want another lr than their twins; one lr for all would favour one).
 //
 // Fits per precision (lmlab/scaling/power_law.h): Kaplan's L(N) at the largest D, L(D) at the
 // largest N, L(C) on the compute frontier, and Chinchilla's E + A/N^a + B/D^b on all points, with
@@ -19,6 +22,7 @@
 //    (L_1bit - L_fp) / L_fp at the largest D against log N is negative, per 1-bit precision.
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "lmlab/core/error.h"
 #include "lmlab/core/progress.h"
@@ -29,6 +33,7 @@
 #include "registry.h"
 #include "common/stats.h"
 #include "common/lm_config.h"
+#include "common/lr_choice.h"
 #include "lmlab/train/evaluate.h"
 #include "lmlab/train/lm_trainer.h"
 
@@ -50,15 +55,16 @@ GPTOptions model_options(const Config& cfg, const std::string& precision, int64_
                                                .input_norm(true)));
 }
 
-// Trains one model and returns its validation loss (nats/byte) at each D of `tokens`.
-Row train_point(RunContext& ctx, const TextBatcher& train, const TextBatcher& val, const std::string& precision,
-                int64_t width) {
+// Trains one model at learning rate `lr` and returns its loss on `eval` (nats/byte) when it has
+// seen each D of `tokens`.
+Row train_point(RunContext& ctx, const TextBatcher& train, const TextBatcher& eval, const std::string& precision,
+                int64_t width, double lr, const IntList& tokens) {
   const Config& cfg = ctx.config();
-  const IntList tokens = cfg.get_int_list("tokens");
   const int64_t batch_tokens = cfg.get_int("train.batch") * cfg.get_int("model.context");
   LMTrainOptions options = lm_train_options(cfg, (tokens.back() + batch_tokens - 1) / batch_tokens,
                                             derive_seed(ctx.seed(), "optim"));
   options.cosine = false;
+  options.lr = lr;
   seed_everything(derive_seed(ctx.seed(), "init-width-" + std::to_string(width)));  // twins share it
   GPT model(model_options(cfg, precision, width));
   LMTrainer trainer(model, options, derive_seed(ctx.seed(), "batches"));
@@ -70,7 +76,7 @@ Row train_point(RunContext& ctx, const TextBatcher& train, const TextBatcher& va
       trainer.step(train);
       bar.advance(trainer.tokens_seen() - before);
     }
-    const double loss = evaluate_bpb(model, val, cfg.get_int("eval_batches")) * std::log(2.0);
+    const double loss = evaluate_bpb(model, eval, cfg.get_int("eval_batches")) * std::log(2.0);
     row.emplace_back("loss_at_" + std::to_string(tokens[k]), loss);
     row.emplace_back("tokens_at_" + std::to_string(tokens[k]), trainer.tokens_seen());
     ctx.metric({{"precision", precision}, {"width", width}, {"tokens", trainer.tokens_seen()}, {"val_loss", loss}});
@@ -139,18 +145,39 @@ void run(RunContext& ctx) {
   LMLAB_CHECK(precisions.size() >= 1 && precisions.front() == "fp", UsageError,
               "precisions must start with \"fp\", the full-precision twin the 1-bit gap is measured against");
 
+  // The learning rate of each (precision, width): of lr_factors x train.lr, the lowest loss on
+  // every selection_every-th training document (held out of training) after the first D.
+  const FloatList lr_factors = cfg.get_float_list("lr_factors");
+  const int64_t every = lr_factors.size() > 1 ? cfg.get_int("selection_every") : 0;
+  LMLAB_CHECK(lr_factors.size() == 1 || every >= 2, UsageError,
+              "selection_every must be >= 2 (1 would hold out all the training text)");
   const std::vector<Document> docs = load_fortunes("", cfg.get_string_list("topics"));
-  const TextBatcher train(make_token_stream(select_split(docs, TextSplit::Train)));
+  const auto held_out = hold_out_every(select_split(docs, TextSplit::Train), every);
+  check_lr_factors(lr_factors, static_cast<int64_t>(held_out.selection.size()), "lower selection_every",
+                   "lr_factors");
+  const TextBatcher train(make_token_stream(held_out.train));
   const TextBatcher val(make_token_stream(select_split(docs, TextSplit::Validation)));
+  const std::optional<TextBatcher> selection =
+      every ? std::optional<TextBatcher>(make_token_stream(held_out.selection)) : std::nullopt;
+  ctx.log("1-bit linear maps: LayerNorm on their input before the activation quantization (BitNet's recipe)");
 
   std::map<std::string, Points> points;
   std::map<std::string, std::vector<double>> loss_at_max_d;  // per precision, per width
   std::vector<double> n_of_width;
   for (const std::string& precision : precisions) {
     if (precision != "fp") weight_quant_from_name(precision);  // validates the name before training
+    FloatList lrs;
     for (int64_t width : widths) {
-      const Row row = ctx.sweep_point("precision=" + precision + ",width=" + std::to_string(width),
-                                      [&] { return train_point(ctx, train, val, precision, width); });
+      const std::string key = "precision=" + precision + ",width=" + std::to_string(width);
+      const auto trial = [&](double lr) {  // a short run, scored on the held-out documents
+        Row row = train_point(ctx, train, *selection, precision, width, lr, {tokens.front()});
+        row.emplace_back("selection_loss", row_number(row, "loss_at_" + std::to_string(tokens.front())));
+        return row;
+      };
+      const double base_lr = cfg.get_float("train.lr");
+      lrs.push_back(selection ? row_number(choose_learning_rate(ctx, key + ",select", lr_factors, base_lr, trial), "lr")
+                              : lr_factors.front() * base_lr);
+      const Row row = ctx.sweep_point(key, [&] { return train_point(ctx, train, val, precision, width, lrs.back(), tokens); });
       const double n = row_number(row, "parameters");
       if (precision == "fp") n_of_width.push_back(n);
       for (int64_t d : tokens) {
@@ -160,6 +187,7 @@ void run(RunContext& ctx) {
       }
       loss_at_max_d[precision].push_back(points[precision].loss.back());
     }
+    ctx.result(precision + ".lr", lrs);
   }
 
   std::vector<Series> by_n;
