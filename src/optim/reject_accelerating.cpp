@@ -1,9 +1,24 @@
 // Reject Accelerating (include/lmlab/optim/reject_accelerating.h).
 #include "lmlab/optim/reject_accelerating.h"
 
+#include <cmath>
+#include <limits>
+
 #include "lmlab/core/error.h"
 
 namespace lmlab::optim {
+namespace {
+
+double machine_epsilon(torch::ScalarType type) {
+  switch (type) {
+    case torch::kDouble: return std::numeric_limits<double>::epsilon();
+    case torch::kHalf: return 9.765625e-4;
+    case torch::kBFloat16: return 7.8125e-3;
+    default: return std::numeric_limits<float>::epsilon();
+  }
+}
+
+}  // namespace
 
 void RejectAccelerating::adjust(const Snapshot& s, const TensorList& u) {
   // a_i = u_i / lr_i - g_i, formed as lr_i a_i = u_i - lr_i g_i (one pass) with the dots rescaled.
@@ -17,9 +32,15 @@ void RejectAccelerating::adjust(const Snapshot& s, const TensorList& u) {
     ag += global_dot(scaled_a, g) / lr;
     gg += global_dot(g, g);
   }
-  // No term to reject when the base adds nothing beyond rounding (plain SGD: a = 0 up to rounding).
-  if (aa <= 1e-18 * gg) return;
   if (ag >= 0) return;  // the base step stands
+  // No term to reject when the base adds nothing beyond rounding (plain SGD: a = 0 up to rounding).
+  // The observed step u = before - after carries the parameters' rounding, up to a few eps ||before||
+  // per tensor, which for large weights and a small lr g is far above ||lr g|| eps.
+  double rounding = 0;
+  for (size_t i = 0; i < u.size(); ++i) {
+    rounding += std::pow(4 * machine_epsilon(s.before[i].scalar_type()) * s.before[i].norm().item<double>() / s.lrs[i], 2);
+  }
+  if (aa <= 1e-18 * gg || aa <= rounding) return;
   TensorList plain;
   ++rejected_;
   for (size_t i = 0; i < u.size(); ++i) plain.push_back(s.lrs[i] * s.grads[i]);

@@ -93,6 +93,21 @@ TEST(RejectAccelerating, RejectsAMomentumTermAgainstTheGradient) {
   }
 }
 
+// Over plain SGD, a = u / lr - g is the rounding of the observed step u: with float32 weights of
+// size 100 and steps of 1e-4 it is about 1e-2 of the step, far above 1e-9 ||g||, and half of its
+// inner products with g are negative; none of them is a rejection.
+TEST(RejectAccelerating, RoundingOfLargeWeightsIsNoAccelerationToReject) {
+  torch::Generator gen = torch::make_generator<torch::CPUGeneratorImpl>(3);
+  const auto x = (100 + torch::rand({1000}, gen)).requires_grad_();
+  torch::optim::SGD sgd(std::vector<torch::Tensor>{x}, torch::optim::SGDOptions(1e-4));
+  RejectAccelerating ra(sgd);
+  for (int step = 0; step < 20; ++step) {
+    x.mutable_grad() = torch::randn({1000}, gen);
+    ra.step();
+  }
+  EXPECT_EQ(ra.rejected(), 0);
+}
+
 // E[d] = (1 + 2 / n) g for the step d of RVA over SGD at lr 1 (base step u = g), full space and a
 // k = 2 subspace. Each coordinate of d - g = 2 <v^, g> v^ lies in [-2, 2] for ||g|| = 1, so by
 // Hoeffding the mean of N draws is within t of its expectation except with probability

@@ -4,7 +4,8 @@
 // gradient, both in the learning rate's scale, a = u / lr - g, per parameter group). When
 // <a, g> < 0 (global over all parameters) the acceleration term points against the gradient: it
 // is rejected and the plain gradient step theta - lr g is taken instead; otherwise the base step
-// stands; when ||a|| <= 1e-9 ||g|| (plain SGD, where a is rounding) there is nothing to reject. The
+// stands; when a is rounding (plain SGD: ||a|| <= 1e-9 ||g||, or ||lr a|| within 4 eps of the
+// parameters' norm, the rounding of the observed step) there is nothing to reject. The
 // base optimizer's own state (momentum, moments) advances either way. Over AdaGrad and Adam,
 // u / lr is of order 1 per coordinate while g has the gradient's scale, so a is mostly -g and
 // nearly every step is rejected (measured in optim.accelerating, docs/optim.md). Deviation: the
