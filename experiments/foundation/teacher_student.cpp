@@ -54,6 +54,10 @@ Row train_student(RunContext& ctx, int64_t width, const RegressionData& train, c
 void run(RunContext& ctx) {
   const Config& cfg = ctx.config();
   plugged_optimizer_options(cfg, "adam", cfg.get_float("train.lr"), 0.0, 0);  // optim.* checked before any work
+  for (const char* key : {"train.steps", "train.log_every", "n_train", "dim", "teacher_width"})
+    LMLAB_CHECK(cfg.get_int(key) >= 1, UsageError, key, " must be >= 1; got ", cfg.get_int(key));
+  LMLAB_CHECK(cfg.get_int("n_test") >= 2, UsageError, "n_test must be >= 2 (the relative test MSE divides by Var(y)); got ",
+              cfg.get_int("n_test"));
   const TwoLayerTeacher teacher(TeacherOptions()
                                     .dim(cfg.get_int("dim"))
                                     .teacher_width(cfg.get_int("teacher_width"))

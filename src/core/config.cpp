@@ -165,8 +165,10 @@ void Config::set(const std::string& assignment) {
     if (node_to_value(*t.get("v"), parsed)) v = parsed;
   } catch (const toml::parse_error&) {
   }
+  // A string key keeps the text as typed (--set name=123 is "123"), a quoted TOML string unquoted.
   auto it = values_.find(key);
-  if (it != values_.end() && std::holds_alternative<std::string>(it->second)) v = text;
+  if (it != values_.end() && std::holds_alternative<std::string>(it->second) && !std::holds_alternative<std::string>(v))
+    v = text;
   assign(key, v, "--set " + assignment);
 }
 

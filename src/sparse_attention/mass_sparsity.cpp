@@ -103,12 +103,16 @@ double normal_tail(double x) { return 0.5 * std::erfc(x / std::sqrt(2.0)); }
 
 double normal_quantile(double p) {
   LMLAB_CHECK(p > 0 && p < 1, UsageError, "normal_quantile needs 0 < p < 1; got ", p);
-  double lo = -40, hi = 40;  // P(Z <= x) = 1 - Qn(x) increases in x; bisection to double precision
-  for (int i = 0; i < 200 && hi - lo > 1e-15; ++i) {
+  // By symmetry Phi^-1(p) = -x with Qn(x) = p for p < 1/2: bisect on the tail itself (erfc keeps its
+  // relative precision down to 1e-308), never on 1 - p, which loses every digit below 1e-16.
+  const double tail = std::min(p, 1.0 - p);
+  double lo = 0, hi = 40;  // Qn decreases in x; Qn(40) underflows to 0
+  for (int i = 0; i < 200 && hi - lo > 1e-15 * std::max(1.0, lo); ++i) {
     const double mid = 0.5 * (lo + hi);
-    (normal_tail(mid) > 1.0 - p ? lo : hi) = mid;
+    (normal_tail(mid) > tail ? lo : hi) = mid;
   }
-  return 0.5 * (lo + hi);
+  const double x = 0.5 * (lo + hi);
+  return p < 0.5 ? -x : x;
 }
 
 double k_eps_gaussian_law(double n, double tau, double eps) {

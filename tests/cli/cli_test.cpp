@@ -87,6 +87,13 @@ TEST_F(Cli, UsageErrorsExitWithTwo) {
   EXPECT_NE(type.output.find("takes a value of type int"), std::string::npos) << type.output;
   EXPECT_EQ(lmlab(std::string("run ") + kSweep + " --threads 0").code, 2);
   EXPECT_FALSE(fs::exists(dir_ / "runs")) << "a rejected config must not create a run";
+
+  // Counts and divisors out of range are usage errors, not a SIGFPE or a run on nothing.
+  for (const char* bad : {"train.log_every=0", "train.steps=0", "n_train=0"}) {
+    Result r = lmlab(std::string("run ") + kSweep + " --quick --set " + bad);
+    EXPECT_EQ(r.code, 2) << bad << "\n" << r.output;
+    EXPECT_NE(r.output.find(std::string(bad).substr(0, std::string(bad).find('='))), std::string::npos) << r.output;
+  }
 }
 
 TEST_F(Cli, ConfigFileOverridesAndIsChecked) {

@@ -74,6 +74,10 @@ TEST(Config, SetParsesEveryType) {
   EXPECT_EQ(c.get_int("train.batch"), 7);
   c.set("name=123");  // string keys take the text as written
   EXPECT_EQ(c.get_string("name"), "123");
+  c.set("name=\"gelu\"");  // or a TOML string, unquoted
+  EXPECT_EQ(c.get_string("name"), "gelu");
+  c.set("name=\"a b\"");
+  EXPECT_EQ(c.get_string("name"), "a b");
 }
 
 TEST(Config, UnknownKeyListsValidKeysAndTypes) {

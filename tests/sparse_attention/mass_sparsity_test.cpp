@@ -51,6 +51,11 @@ TEST(KEpsLaw, NormalTailAndQuantile) {
   EXPECT_NEAR(normal_quantile(0.9), 1.2815515655446004, 1e-12);
   EXPECT_NEAR(normal_quantile(0.025), -1.959963984540054, 1e-12);
   EXPECT_NEAR(normal_tail(normal_quantile(0.999)), 0.001, 1e-15);
+  // Far tails keep their digits (references: torch.special.ndtri in float64).
+  EXPECT_NEAR(normal_quantile(1e-10), -6.361340902404056, 1e-12);
+  EXPECT_NEAR(normal_quantile(1e-20), -9.262340089798409, 1e-12);
+  EXPECT_NEAR(normal_quantile(1e-300), -37.0470962993612, 1e-10);
+  EXPECT_NEAR(normal_quantile(0.3), -0.5244005127080409, 1e-12);
 }
 
 TEST(KEpsLaw, MatchesTheWorkedExamplesOfNotes) {
