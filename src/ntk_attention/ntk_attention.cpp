@@ -45,11 +45,13 @@ torch::Tensor composed_core(const torch::Tensor& q, const torch::Tensor& k, cons
                             const torch::Tensor& mask) {
   const auto u = ntk_feature_map(q);                                            // [B,H,T,D]
   const auto scores = masked_scores(q, k, causal, mask);                        // [B,H,T,S]
-  const auto mass = (u * kappa.unsqueeze(1)).sum(-1, /*keepdim=*/true);          // [B,H,T,1]
-  const auto positive = mass > 0;  // log 0 = -inf, without a 0/0 gradient through the log
-  const auto log_mass = torch::where(positive, torch::where(positive, mass, torch::ones_like(mass)).log(),
-                                     torch::full_like(mass, -kInf));
-  const auto lse = torch::logsumexp(torch::cat({scores, log_mass}, -1), -1, /*keepdim=*/true);
+  const auto mass = (u * kappa.unsqueeze(1)).sum(-1, /*keepdim=*/true);          // [B,H,T,1], >= 0
+  // lse = log(sum_j e^{s_ij} + mass_i), shifted by m_i = max(max_j s_ij, log mass_i) against
+  // overflow. The shift is a constant for autograd (lse does not depend on it), so mass enters
+  // linearly and d lse / d mass = e^{-lse} holds at mass = 0 too (a log of the mass would block it).
+  const auto shift = torch::maximum(std::get<0>(scores.max(-1, /*keepdim=*/true)), mass.log()).detach();
+  const auto m = torch::where(torch::isfinite(shift), shift, torch::zeros_like(shift));
+  const auto lse = m + (torch::exp(scores - m).sum(-1, /*keepdim=*/true) + mass * torch::exp(-m)).log();
   return torch::matmul(torch::exp(scores - lse), v) + torch::exp(-lse) * torch::matmul(u, z);
 }
 

@@ -143,6 +143,27 @@ TEST(NtkAttention, ComposedGradientsMatchFiniteDifferences) {
   }
 }
 
+// At kappa = 0 the prefix mass is 0 and the output is plain attention; its gradient in kappa is
+// still e^{-lse} phi(q) (...) and must not vanish. kappa >= 0, so the check is one-sided: forward
+// differences at step h in double, error O(h).
+TEST(NtkAttention, ComposedKappaGradientAtZeroMatchesForwardDifferences) {
+  auto in = random_inputs(1, 2, 4, 4, 3, torch::kDouble, 5);
+  const auto w = torch::randn({1, 2, 4, 3}, torch::kDouble);
+  const auto loss = [&](const torch::Tensor& kappa) {
+    return (composed_ntk_attention(in.q, in.k, in.v, in.z, kappa, true) * w).sum();
+  };
+  const auto kappa = torch::zeros({2, 3}, torch::kDouble).requires_grad_();
+  const auto grad = torch::autograd::grad({loss(kappa)}, {kappa})[0];
+  const double h = 1e-7;
+  for (int64_t i = 0; i < kappa.numel(); ++i) {
+    auto bumped = torch::zeros({2, 3}, torch::kDouble);
+    bumped.view(-1)[i] = h;
+    const double fd = (loss(bumped) - loss(kappa.detach())).item<double>() / h;
+    EXPECT_NEAR(grad.view(-1)[i].item<double>(), fd, 1e-5 * (1 + std::abs(fd))) << "kappa entry " << i;
+  }
+  EXPECT_GT(grad.abs().max().item<double>(), 1e-3);  // not the blocked 0
+}
+
 TEST(NtkAttention, CoreGradientsThroughSoftplusMatchFiniteDifferences) {
   torch::manual_seed(5);
   NtkAttention core(2, 4, NtkAttentionOptions().kappa_init(0.3).z_init_std(0.5));
