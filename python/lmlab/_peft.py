@@ -46,8 +46,10 @@ class LoraLinear(CppModule):
 
     @classmethod
     def from_linear(cls, linear, rank=8, alpha=16.0, freeze=True):
-        """A LoraLinear holding a copy of torch.nn.Linear `linear`'s weight and bias (frozen if freeze)."""
+        """A LoraLinear holding a copy of torch.nn.Linear `linear`'s weight and bias (frozen if freeze),
+        in its dtype and on its device."""
         layer = cls(linear.in_features, linear.out_features, linear.bias is not None, rank, alpha)
+        layer.to(dtype=linear.weight.dtype, device=linear.weight.device)
         layer.load_state_dict(linear.state_dict(), strict=False)
         for p in (layer.weight, layer.bias):
             if p is not None:

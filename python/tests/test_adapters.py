@@ -102,3 +102,21 @@ def test_bad_input_raises_value_errors_that_name_the_problem():
     q, k, v = qkv(3, 8)
     with pytest.raises(ValueError, match="built for 2 heads of size 4"):
         layer(q, k, v)
+
+
+def test_from_linear_keeps_the_dtype_and_reassigning_a_cpp_parameter_is_refused():
+    base = torch.nn.Linear(3, 4).double()
+    layer = LoraLinear.from_linear(base, rank=2)
+    assert layer.weight.dtype == torch.float64
+    x = torch.randn(5, 3, dtype=torch.float64)
+    assert torch.equal(layer(x), base(x))
+    with pytest.raises(ValueError, match="the C\\+\\+ layer owns"):
+        layer.lora_A = torch.nn.Parameter(torch.zeros(2, 3, dtype=torch.float64))
+    prefix = PrefixAttention(2, 4, 3, reparameterize=True)
+    name = next(n for n, _ in prefix.named_parameters() if "." in n)  # a nested one, e.g. mlp.0.weight
+    *path, leaf = name.split(".")
+    owner = prefix
+    for part in path:
+        owner = getattr(owner, part)
+    with pytest.raises(ValueError, match="the C\\+\\+ layer owns"):
+        setattr(owner, leaf, torch.nn.Parameter(getattr(owner, leaf).detach().clone()))

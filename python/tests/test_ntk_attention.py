@@ -149,5 +149,14 @@ def test_bad_input_raises_value_errors_that_name_the_problem():
         composed_ntk_attention(q, k, v, z, kappa, False, torch.ones(4, 6))
     with pytest.raises(ValueError, match="the prefix is empty"):
         ntk_prefix_state(torch.zeros(3, 0, 8), torch.zeros(3, 0, 8))
+    with pytest.raises(ValueError, match="hold NaN or Inf"):
+        ntk_prefix_state(torch.full((3, 2, 8), float("nan")), torch.zeros(3, 2, 8))
+    with pytest.raises(ValueError, match="D >= 1"):
+        ntk_attention(q[..., :0], k[..., :0], v[..., :0], z[:, :0, :0], kappa[:, :0])
+    with pytest.raises(ValueError, match="T and D >= 1"):
+        ntk_attention(q[:, :, :0], k, v, z, kappa)
+    layer = NtkAttention(3, 8)
+    with pytest.raises(ValueError, match="layer owns"):
+        layer.Z = torch.nn.Parameter(torch.zeros(3, 8, 8))
     with pytest.raises(ValueError, match="kappa_init must be finite and > 0"):
         NtkAttention(2, 4, kappa_init=0.0)

@@ -142,6 +142,8 @@ def test_bad_input_raises_errors_that_name_the_problem():
         sparse_attention(q.float(), k, v, top_k=2)
     with pytest.raises(ValueError, match="disagree on B or H"):
         sparse_attention(q, k[:1], v[:1], top_k=2)
+    with pytest.raises(ValueError, match=r"indices must be key positions in \[0, S\)"):
+        gathered_attention(q, k, v, torch.full(q.shape[:3] + (2,), -5, dtype=torch.long))
     with pytest.raises(ValueError, match="at least as many keys as queries"):
         sparse_attention(q, k[:, :, :2], v[:, :, :2], top_k=1, causal=True)
     bad = v.clone()

@@ -138,6 +138,8 @@ def test_bad_input_raises_value_errors_that_name_the_problem():
         ExpPolynomial(50.0, degree=3)
     with pytest.raises(ValueError, match="degree must be >= 1"):
         ExpPolynomial(1.0, degree=0)
+    with pytest.raises(ValueError, match="lower d or the degree"):
+        PolynomialFeatures(10**6, 1.0, ExpPolynomial(1.0, degree=5))
     with pytest.raises(ValueError, match=r"rows \[n, 3\]"):
         PolynomialFeatures(3, 1.0, ExpPolynomial(1.0)).phi1(torch.zeros(2, 4))
     with pytest.raises(ValueError, match="columns = d = 4"):

@@ -157,6 +157,8 @@ std::pair<torch::Tensor, torch::Tensor> ntk_prefix_state(const torch::Tensor& pr
               prefix_keys.sizes(), " and ", prefix_values.sizes());
   LMLAB_CHECK(prefix_keys.size(1) >= 1, UsageError,
               "ntk_prefix_state: the prefix is empty (m = 0); with no prefix use Z = 0, kappa = 0");
+  LMLAB_CHECK(torch::isfinite(prefix_keys).all().item<bool>() && torch::isfinite(prefix_values).all().item<bool>(),
+              UsageError, "ntk_prefix_state: the prefix keys or values hold NaN or Inf");
   const auto phi = ntk_feature_map(prefix_keys);  // [H,m,D]
   return {torch::matmul(phi.transpose(1, 2), prefix_values), phi.sum(1)};
 }

@@ -139,6 +139,9 @@ torch::Tensor gathered_attention(const torch::Tensor& q, const torch::Tensor& k,
                   indices.sizes().slice(0, 3) == q.sizes().slice(0, 3),
               UsageError, "gathered_attention: indices must be int64 [B,H,T,K] with q's B, H, T; got ",
               indices.sizes(), " for q ", q.sizes());
+  LMLAB_CHECK(indices.numel() == 0 || (indices.min().item<int64_t>() >= -1 && indices.max().item<int64_t>() < k.size(2)),
+              UsageError, "gathered_attention: indices must be key positions in [0, S) = [0, ", k.size(2),
+              ") or -1 (unused); got values in [", indices.min().item<int64_t>(), ", ", indices.max().item<int64_t>(), "]");
   const torch::Tensor valid = indices >= 0, safe = indices.clamp_min(0);
   const torch::Tensor p = kept_probabilities(q, gather_keys(k, safe), valid, scale);
   return torch::matmul(p.unsqueeze(-2), gather_keys(v, safe)).squeeze(-2);

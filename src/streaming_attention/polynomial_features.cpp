@@ -29,6 +29,10 @@ PolynomialFeatures::PolynomialFeatures(int64_t dim, double scale, ExpPolynomial 
               scale);
   const int64_t g = polynomial_.degree();
   const int64_t t = polynomial_feature_dim(dim, g);
+  constexpr int64_t kMaxEntries = int64_t{1} << 28;  // 2 GiB of int64 exponents
+  LMLAB_CHECK(t <= kMaxEntries / dim, UsageError, "polynomial features of degree ", g, " in d = ", dim, " need t = ",
+              t, " features of d exponents each (", static_cast<double>(t) * static_cast<double>(dim),
+              " entries, limit 2^28); lower d or the degree");
   // Exponent vectors of every monomial, built block by block in feature order.
   std::vector<std::vector<int64_t>> exponents(1, std::vector<int64_t>(dim, 0));
   exponents.reserve(t);
