@@ -10,6 +10,7 @@
 #include "core/plot_data.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/run.h"
+#include "support/usage_error.h"
 
 using namespace lmlab;
 namespace fs = std::filesystem;
@@ -57,20 +58,10 @@ TEST_F(PlotData, RoundTripsEverySeriesWithNaNAsNull) {
 TEST_F(PlotData, MalformedDataIsADataErrorNamingTheFile) {
   const std::string path = (dir_ / "bad.plot.json").string();
   write_file_atomic(path, "{\"title\": 1");
-  try {
-    load_plot_data(path);
-    FAIL() << "no error";
-  } catch (const DataError& e) {
-    EXPECT_NE(std::string(e.what()).find(path + " is not valid JSON"), std::string::npos) << e.what();
-  }
+  EXPECT_MENTIONS(test_support::data_error([&] { load_plot_data(path); }), path + " is not valid JSON");
   write_file_atomic(path, "{\"title\": \"t\", \"xlabel\": \"x\", \"ylabel\": \"y\", \"logx\": false, \"logy\": false,"
                           " \"series\": [{\"name\": \"s\", \"x\": [1], \"y\": [\"one\"]}]}");
-  try {
-    load_plot_data(path);
-    FAIL() << "no error";
-  } catch (const DataError& e) {
-    EXPECT_NE(std::string(e.what()).find("\"y\" holds \"one\", not a number"), std::string::npos) << e.what();
-  }
+  EXPECT_MENTIONS(test_support::data_error([&] { load_plot_data(path); }), "\"y\" holds \"one\", not a number");
 }
 
 TEST_F(PlotData, RunContextSavesTheDataOfEveryLinePlot) {
