@@ -79,7 +79,8 @@ std::vector<ValueChange> differences(const std::string& experiment, const Json& 
     const bool in_a = a.contains(key), in_b = b.contains(key);
     const double change = in_a && in_b ? value_change(a.at(key), b.at(key)) : kInf;
     if (std::abs(change) > threshold)
-      out.push_back({experiment, key, in_a ? show(a.at(key)) : "(absent)", in_b ? show(b.at(key)) : "(absent)", change});
+      out.push_back({experiment, key, in_a ? show(a.at(key)) : "(absent)", in_b ? show(b.at(key)) : "(absent)",
+                     change});
   };
   for (const auto& item : a.items()) add(item.key());
   for (const auto& item : b.items())
@@ -129,8 +130,8 @@ Json run_config(const RunRecord& run) {
 void compare_run(Comparison& c, const RunRecord& a, const RunRecord& b, const std::string& paper) {
   const std::string experiment = b.experiment();
   compare_claims(c, a, b, paper);
-  for (ValueChange& v : differences(experiment, member(a.summary, "results"), member(b.summary, "results"), c.tolerance))
-    c.results.push_back(std::move(v));
+  const Json &results_a = member(a.summary, "results"), &results_b = member(b.summary, "results");
+  for (ValueChange& v : differences(experiment, results_a, results_b, c.tolerance)) c.results.push_back(std::move(v));
   for (ValueChange& v : differences(experiment, run_config(a), run_config(b), 0))
     c.config.push_back(std::move(v));
   const std::vector<std::string> in_a = plot_names(a.dir), in_b = plot_names(b.dir);
@@ -139,7 +140,8 @@ void compare_run(Comparison& c, const RunRecord& a, const RunRecord& b, const st
   auto has = [](const std::vector<std::string>& names, const std::string& name) {
     return std::binary_search(names.begin(), names.end(), name);
   };
-  for (const std::string& name : all) c.plots.push_back({experiment, name, a.dir, b.dir, has(in_a, name), has(in_b, name)});
+  for (const std::string& name : all)
+    c.plots.push_back({experiment, name, a.dir, b.dir, has(in_a, name), has(in_b, name)});
 }
 
 }  // namespace

@@ -54,13 +54,15 @@ void write_claims(std::ostream& html, const Comparison& c) {
           "<th>B</th><th>Change</th></tr>\n";
   const std::string* paper = nullptr;
   for (const ClaimComparison& claim : c.claims) {
-    if (!paper || *paper != claim.paper) html << "<tr class=\"group\"><th colspan=\"6\">" << escape(claim.paper) << "</th></tr>\n";
+    if (!paper || *paper != claim.paper)
+      html << "<tr class=\"group\"><th colspan=\"6\">" << escape(claim.paper) << "</th></tr>\n";
     paper = &claim.paper;
     html << "<tr" << (claim.verdict_changed() ? " class=\"changed\"" : "") << "><td>" << escape(claim.experiment)
          << "</td><td>" << escape(claim.id) << "<br><small class=\"meta\">" << escape(claim.statement)
          << "</small></td><td class=\"num\">"
-         << escape(claim.comparator) << " " << format_number(claim.threshold) << "</td>" << verdict_cell(claim.passed_a, claim.measured_a)
-         << verdict_cell(claim.passed_b, claim.measured_b) << "<td class=\"num\">"
+         << escape(claim.comparator) << " " << format_number(claim.threshold) << "</td>"
+         << verdict_cell(claim.passed_a, claim.measured_a) << verdict_cell(claim.passed_b, claim.measured_b)
+         << "<td class=\"num\">"
          << (c.beyond(claim.change) ? "<b>" + format_change(claim.change) + "</b>" : format_change(claim.change))
          << (claim.verdict_changed() ? " verdict changed" : "") << "</td></tr>\n";
   }
@@ -133,7 +135,8 @@ void write_plots(std::ostream& html, const Comparison& c) {
   html << "<h3>Plots</h3>\n";
   const std::string* experiment = nullptr;
   for (size_t k = 0; k < c.plots.size(); ++k) {
-    if (!experiment || *experiment != c.plots[k].experiment) html << "<h4>" << escape(c.plots[k].experiment) << "</h4>\n";
+    if (!experiment || *experiment != c.plots[k].experiment)
+      html << "<h4>" << escape(c.plots[k].experiment) << "</h4>\n";
     experiment = &c.plots[k].experiment;
     write_plot_pair(html, c.plots[k], "c" + std::to_string(k));
   }

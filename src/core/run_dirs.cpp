@@ -31,7 +31,8 @@ std::vector<std::string> find_run_dirs(const std::string& root) {
 
 std::vector<std::string> find_reproductions(const std::string& root) {
   std::vector<std::pair<std::string, std::string>> dated;  // (started, dir)
-  for (const std::string& dir : dirs_holding(root, "claims.json")) dated.emplace_back(earliest_start(load_runs(find_run_dirs(dir))), dir);
+  for (const std::string& dir : dirs_holding(root, "claims.json"))
+    dated.emplace_back(earliest_start(load_runs(find_run_dirs(dir))), dir);
   std::sort(dated.begin(), dated.end());
   std::vector<std::string> dirs;
   for (const auto& d : dated) dirs.push_back(d.second);

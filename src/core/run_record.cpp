@@ -20,7 +20,8 @@ constexpr size_t kListPreview = 16;  // longer lists are cut after this many val
 // Why a parsed summary.json cannot be used, or "".
 std::string summary_problem(const Json& s) {
   if (!s.is_object()) return "summary.json is not a JSON object";
-  if (!member(s, "claims").is_null() && !member(s, "claims").is_array()) return "summary.json: \"claims\" is not an array";
+  if (!member(s, "claims").is_null() && !member(s, "claims").is_array())
+    return "summary.json: \"claims\" is not an array";
   if (!member(s, "results").is_null() && !member(s, "results").is_object())
     return "summary.json: \"results\" is not an object";
   for (const Json& c : member(s, "claims"))
@@ -30,7 +31,8 @@ std::string summary_problem(const Json& s) {
 
 // "P4" -> 4; 0 for a name without a paper number.
 int paper_number(const std::string& name) {
-  if (name.size() < 2 || name[0] != 'P' || !std::all_of(name.begin() + 1, name.end(), [](unsigned char c) { return std::isdigit(c); })) return 0;
+  const auto digit = [](unsigned char c) { return std::isdigit(c) != 0; };
+  if (name.size() < 2 || name[0] != 'P' || !std::all_of(name.begin() + 1, name.end(), digit)) return 0;
   return std::stoi(name.substr(1));
 }
 

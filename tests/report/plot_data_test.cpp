@@ -31,7 +31,8 @@ class PlotData : public ::testing::Test {
 LinePlot sample() {
   return LinePlot("loss <&>", "step", "loss")
       .log_y()
-      .with({{"train", {1, 2, 3}, {0.5, NAN, 0.25}, {0.1, 0.1, 0.1}}, {"band", {1, 2}, {1, 2}, {}, {0.5, 1}, {1.5, 3}}});
+      .with({{"train", {1, 2, 3}, {0.5, NAN, 0.25}, {0.1, 0.1, 0.1}},
+             {"band", {1, 2}, {1, 2}, {}, {0.5, 1}, {1.5, 3}}});
 }
 
 }  // namespace

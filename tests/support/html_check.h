@@ -74,7 +74,8 @@ inline std::vector<std::string> html_problems(const std::string& html) {
     if (tag.empty() || tag[0] == '!' || tag[0] == '?') continue;  // doctype, XML prolog
     const bool closing = tag[0] == '/';
     size_t end = closing ? 1 : 0;
-    while (end < tag.size() && (std::isalnum(static_cast<unsigned char>(tag[end])) || tag[end] == ':' || tag[end] == '-'))
+    while (end < tag.size() &&
+           (std::isalnum(static_cast<unsigned char>(tag[end])) || tag[end] == ':' || tag[end] == '-'))
       ++end;
     const std::string name = tag.substr(closing ? 1 : 0, end - (closing ? 1 : 0));
     if (name.empty()) {
@@ -82,8 +83,10 @@ inline std::vector<std::string> html_problems(const std::string& html) {
       continue;
     }
     if (closing) {
-      if (open.empty() || open.back() != name) problems.push_back("</" + name + "> closes <" + (open.empty() ? "" : open.back()) + ">");
-      else open.pop_back();
+      if (open.empty() || open.back() != name)
+        problems.push_back("</" + name + "> closes <" + (open.empty() ? "" : open.back()) + ">");
+      else
+        open.pop_back();
       continue;
     }
     if (name == "script" || name == "iframe" || name == "link" || name == "object" || name == "embed")
