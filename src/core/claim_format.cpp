@@ -17,7 +17,8 @@ std::string format_change(double change) {
   if (change == 0) return "0%";
   if (std::isinf(change)) return "changed";
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%+.3g%%", 100 * change);
+  const double percent = 100 * change;
+  std::snprintf(buf, sizeof buf, std::abs(percent) < 1000 ? "%+.3g%%" : "%+.0f%%", percent);
   return buf;
 }
 

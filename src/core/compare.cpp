@@ -152,6 +152,12 @@ int Comparison::verdicts_changed() const {
   return n;
 }
 
+int Comparison::values_moved() const {
+  int n = 0;
+  for (const ClaimComparison& claim : claims) n += beyond(claim.change);
+  return n;
+}
+
 bool Comparison::beyond(double change) const { return std::abs(change) > tolerance; }
 
 RunSet read_run_set(const std::string& dir) { return load_side(dir).set; }

@@ -29,12 +29,10 @@ void write_sides(std::ostream& html, const Comparison& c) {
 }
 
 void write_counts(std::ostream& html, const Comparison& c) {
-  int moved = 0;
-  for (const ClaimComparison& claim : c.claims) moved += c.beyond(claim.change);
   const std::string tol = format_percent(c.tolerance);
   html << "<p class=\"summary\"><b>" << c.claims.size() << " claims compared: " << c.verdicts_changed()
-       << " verdicts changed</b> &middot; " << moved << " measured values moved beyond " << tol << " &middot; "
-       << c.results.size() << " results beyond " << tol << " &middot; " << c.config.size()
+       << " verdicts changed</b> &middot; " << c.values_moved() << " measured values moved beyond " << tol
+       << " &middot; " << c.results.size() << " results beyond " << tol << " &middot; " << c.config.size()
        << " config keys differ</p>\n<p class=\"meta\">Tolerance: a relative change (B - A) / |A| up to " << tol
        << " is within it.</p>\n";
   if (c.only_a.empty() && c.only_b.empty()) return;
@@ -98,14 +96,7 @@ std::string overlay_svg(const PlotPair& p, std::string& why) {
       why = "side by side: the two plots have different axes";
       return "";
     }
-    LinePlot both = b;
-    both.series.clear();
-    for (const auto& [plot, tag] : {std::pair<const LinePlot*, const char*>{&a, " (A)"}, {&b, " (B)"}})
-      for (Series s : plot->series) {
-        s.name += tag;
-        both.series.push_back(std::move(s));
-      }
-    return line_plot_svg(both, kPlotWidth, kPlotHeight);
+    return overlay_svg(a, b, kPlotWidth, kPlotHeight);
   } catch (const Error& e) {
     why = std::string("side by side: ") + e.what();
     return "";

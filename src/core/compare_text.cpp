@@ -47,6 +47,21 @@ std::vector<Row> value_rows(const std::vector<ValueChange>& changes) {
   return rows;
 }
 
+// "heading name, name, ..." in lines of at most 100 columns, nothing when `names` is empty.
+void wrapped(std::ostream& out, const std::string& heading, const std::vector<std::string>& names) {
+  if (names.empty()) return;
+  std::string line = heading;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string item = " " + names[i] + (i + 1 < names.size() ? "," : "");
+    if (line.size() + item.size() > 100) {
+      out << line << "\n";
+      line = "   ";
+    }
+    line += item;
+  }
+  out << line << "\n";
+}
+
 std::string describe(const RunSet& s) {
   return std::to_string(s.runs) + " run" + (s.runs == 1 ? "" : "s") + ", git " + s.git_sha + ", " + s.mode +
          (s.started.empty() ? "" : ", started " + s.started);
@@ -61,12 +76,9 @@ std::string comparison_text(const Comparison& c) {
       << "  B             " << c.b.dir << "\n                " << describe(c.b) << "\n";
 
   std::vector<Row> claims;
-  int moved = 0;
   for (const ClaimComparison& claim : c.claims) {
-    const bool beyond = c.beyond(claim.change);
-    moved += beyond;
-    claims.push_back({claim.experiment, claim.verdict_changed() ? "!!" : beyond ? "~" : "", claim.id,
-                      format_claim_side(claim.passed_a, claim.measured_a),
+    const char* flag = claim.verdict_changed() ? "!!" : c.beyond(claim.change) ? "~" : "";
+    claims.push_back({claim.experiment, flag, claim.id, format_claim_side(claim.passed_a, claim.measured_a),
                       format_claim_side(claim.passed_b, claim.measured_b), format_change(claim.change)});
   }
   table(out, "Claims (!! verdict changed, ~ measured value moved beyond " + tol + ")", claims);
@@ -74,10 +86,10 @@ std::string comparison_text(const Comparison& c) {
   table(out, "Config differences", value_rows(c.config));
   table(out, "Environment differences", value_rows(c.environment));
   out << "\n";
-  for (const std::string& e : c.only_a) out << "only in A, not compared: " << e << "\n";
-  for (const std::string& e : c.only_b) out << "only in B, not compared: " << e << "\n";
-  out << c.claims.size() << " claims compared: " << c.verdicts_changed() << " verdicts changed, " << moved
-      << " measured values moved beyond " << tol << "\n"
+  wrapped(out, "only in A, not compared:", c.only_a);
+  wrapped(out, "only in B, not compared:", c.only_b);
+  out << c.claims.size() << " claims compared: " << c.verdicts_changed() << " verdicts changed, "
+      << c.values_moved() << " measured values moved beyond " << tol << "\n"
       << c.results.size() << " results moved beyond " << tol << ", " << c.config.size() << " config keys differ\n";
   return out.str();
 }

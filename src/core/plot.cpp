@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -141,8 +142,15 @@ bool gnuplot_available() {
 
 namespace {
 
-// The gnuplot commands that draw `plot`, after checking its input (plot.h, "Input rules").
-std::string line_plot_body(const LinePlot& plot) {
+// How one series is drawn: its colour (gnuplot's line type number) and whether its line is dashed.
+struct SeriesStyle {
+  int colour;
+  bool dashed;
+};
+
+// The gnuplot commands that draw `plot`, after checking its input (plot.h, "Input rules"). Series
+// k takes styles[k], by default colour k + 1 and a solid line.
+std::string line_plot_body(const LinePlot& plot, const std::vector<SeriesStyle>& styles = {}) {
   LMLAB_CHECK(!plot.series.empty(), UsageError, "plot '", plot.title, "' has no series");
   std::ostringstream data, cmd;
   int64_t nonfinite = 0, nonpositive = 0, drawn = 0;
@@ -183,7 +191,8 @@ std::string line_plot_body(const LinePlot& plot) {
     if (n == 0) continue;  // all its points were skipped: counted in the title note
     drawn += n;
     data << "$s" << k << " << EOD\n" << rows.str() << "EOD\n";
-    const std::string style = " lt " + std::to_string(k + 1);  // the band takes its line's colour
+    const SeriesStyle look = k < styles.size() ? styles[k] : SeriesStyle{static_cast<int>(k) + 1, false};
+    const std::string style = " lt " + std::to_string(look.colour) + (look.dashed ? " dt 2" : "");  // band too
     if (!band_rows.str().empty()) {
       data << "$b" << k << " << EOD\n" << band_rows.str() << "EOD\n";
       cmd << (cmd.tellp() > 0 ? ", " : "plot ") << "$b" << k
@@ -215,13 +224,16 @@ void render_line_plot(const LinePlot& plot, const std::string& path_stem) {
   render(line_plot_body(plot), 800, 520, path_stem, true);
 }
 
-std::string line_plot_svg(const LinePlot& plot, int width, int height) {
+namespace {
+
+// The SVG of the gnuplot commands `body`, drawn in a temporary directory that is then removed.
+std::string svg_of(const std::string& body, int width, int height) {
   std::string dir = (fs::temp_directory_path() / "lmlab_svg_XXXXXX").string();
   LMLAB_CHECK(::mkdtemp(dir.data()) != nullptr, DataError, "cannot create a temporary directory in ",
               fs::temp_directory_path().string());
   const auto remove_dir = [&] { std::error_code ec; fs::remove_all(dir, ec); };
   try {
-    render(line_plot_body(plot), width, height, dir + "/plot", false);
+    render(body, width, height, dir + "/plot", false);
     const std::string svg = read_file(dir + "/plot.svg");
     remove_dir();
     return svg;
@@ -229,6 +241,31 @@ std::string line_plot_svg(const LinePlot& plot, int width, int height) {
     remove_dir();
     throw;
   }
+}
+
+}  // namespace
+
+std::string line_plot_svg(const LinePlot& plot, int width, int height) {
+  return svg_of(line_plot_body(plot), width, height);
+}
+
+std::string overlay_svg(const LinePlot& a, const LinePlot& b, int width, int height) {
+  LinePlot both = b;
+  both.series.clear();
+  std::vector<SeriesStyle> styles;
+  int next_colour = static_cast<int>(b.series.size()) + 1;  // for a's series that b lacks
+  for (const Series& s : a.series) {  // first, so that b's lines are drawn over them
+    const auto same = std::find_if(b.series.begin(), b.series.end(), [&](const Series& t) { return t.name == s.name; });
+    both.series.push_back(s);
+    both.series.back().name += " (A)";
+    styles.push_back({same == b.series.end() ? next_colour++ : static_cast<int>(same - b.series.begin()) + 1, true});
+  }
+  for (size_t k = 0; k < b.series.size(); ++k) {
+    both.series.push_back(b.series[k]);
+    both.series.back().name += " (B)";
+    styles.push_back({static_cast<int>(k) + 1, false});
+  }
+  return svg_of(line_plot_body(both, styles), width, height);
 }
 
 void render_image_grid(const ImageGrid& grid, const std::string& path_stem) {

@@ -64,7 +64,7 @@ std::string claims_cell(int passed, int total) {
 }
 
 void write_overview(std::ostream& html, const std::vector<RunRecord>& runs, const std::vector<PaperGroup>& groups) {
-  html << "<h2 id=\"overview\">Overview</h2>\n<table><tr><th>Paper</th><th>arXiv</th><th>Experiments</th>"
+  html << "<h2 id=\"overview\">Overview</h2>\n<table><tr><th>Paper</th><th>arXiv</th><th>Runs</th>"
           "<th>Claims passed</th><th>Wall time</th></tr>\n";
   int claims = 0, passed = 0;
   double wall = 0;

@@ -211,6 +211,14 @@ TEST_F(Compare, PageOverlaysPlotsThatShareAxesAndShowsTheOthersSideBySide) {
   EXPECT_TRUE(contains(html, "curve: A and B overlaid")) << "same axes: one plot";
   EXPECT_TRUE(contains(html, "sgd (A)"));
   EXPECT_TRUE(contains(html, "sgd (B)"));
+  // A's line is dashed: more dashed strokes than the grid alone draws in a run's own plot.
+  auto dashes = [](const std::string& svg) {
+    size_t n = 0;
+    for (size_t at = svg.find("stroke-dasharray"); at != std::string::npos; at = svg.find("stroke-dasharray", at + 1)) ++n;
+    return n;
+  };
+  const size_t from = html.find("curve: A and B overlaid");
+  EXPECT_GT(dashes(html.substr(from, html.find("</figure>", from) - from)), dashes(read_file((run_a_ / "curve.svg").string())));
   EXPECT_TRUE(contains(html, "axes (A)")) << "other axes: side by side";
   EXPECT_TRUE(contains(html, "the two plots have different axes"));
   EXPECT_TRUE(contains(html, "picture A"));

@@ -68,6 +68,8 @@ struct Comparison {
   std::vector<std::string> only_a, only_b;  // experiments only one side ran
 
   int verdicts_changed() const;
+  // Claims whose measured value moved beyond tolerance.
+  int values_moved() const;
   // |change| > tolerance (an infinite change is always beyond).
   bool beyond(double change) const;
 };
