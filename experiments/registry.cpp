@@ -2,6 +2,7 @@
 #include "registry.h"
 
 #include "lmlab/core/error.h"
+#include "papers.h"
 
 namespace lmlab {
 
@@ -22,7 +23,8 @@ ExperimentDef define_experiment(const std::string& name, std::function<void(RunC
                  ".toml, which was not compiled in");
     defaults += text;
   }
-  return {name, info.paper(), info.description(), defaults, info.is_sweep(), std::move(body)};
+  return {name, info.paper(), paper_title(info.paper()), info.description(), defaults, info.is_sweep(),
+          std::move(body)};
 }
 
 const std::vector<ExperimentDef>& all_experiments() {

@@ -1,20 +1,25 @@
 // lmlab: the command-line workbench (DESIGN.md "Runs, results, claims").
-//   lmlab list | info | run NAME [...] | reproduce [--quick|--full] [--only GLOB] | report DIR
+//   lmlab list | info | run NAME [...] | reproduce [--quick|--full] [--only GLOB] [--baseline DIR]
+//   lmlab report DIR | compare DIR_A DIR_B [--tolerance T] [--out FILE]
 //   lmlab dp-epsilon --sigma S --q Q --steps T --delta D | dp-sigma --epsilon E --q Q --steps T --delta D
-// Exit codes: 0 success, 2 usage or config error, 3 input/data error, 1 anything else.
+// Exit codes: 0 success, 2 usage or config error, 3 input/data error, 4 a claim's verdict changed
+// (compare, reproduce --baseline), 1 anything else.
 #include <fnmatch.h>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <CLI/CLI.hpp>
 
+#include "lmlab/core/compare.h"
 #include "lmlab/core/env.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/report.h"
+#include "lmlab/core/run_dirs.h"
 #include "lmlab/privacy/rdp_accountant.h"
 #include "registry.h"
 
@@ -36,18 +41,20 @@ void cmd_info() {
   std::printf("%-14s %zu\n", "experiments", all_experiments().size());
 }
 
-// Run directories under `root`: `root` itself if it holds summary.json, else every directory
-// below it that does, sorted.
-std::vector<std::string> find_run_dirs(const std::string& root) {
+// The run directories under `root` (lmlab/core/run_dirs.h); UsageError when there are none.
+std::vector<std::string> runs_under(const std::string& root) {
   LMLAB_CHECK(fs::is_directory(root), UsageError, "'", root, "' is not a directory");
-  if (fs::exists(root + "/summary.json")) return {root};
-  std::vector<std::string> dirs;
-  for (const auto& e : fs::recursive_directory_iterator(root))
-    if (e.is_regular_file() && e.path().filename() == "summary.json") dirs.push_back(e.path().parent_path().string());
-  std::sort(dirs.begin(), dirs.end());
+  const std::vector<std::string> dirs = find_run_dirs(root);
   LMLAB_CHECK(!dirs.empty(), UsageError, "'", root,
               "' holds no runs (no summary.json below it); pass a run directory or a reproduce directory");
   return dirs;
+}
+
+// Prints the comparison and writes its page; exit code 4 when a verdict changed.
+int report_comparison(const Comparison& c, const std::string& html_path) {
+  write_comparison_page(c, html_path);
+  std::printf("%scomparison: %s\n", comparison_text(c).c_str(), html_path.c_str());
+  return c.verdicts_changed() ? static_cast<int>(ExitCode::VerdictChanged) : 0;
 }
 
 int cmd_run(const std::string& name, const RunOptions& options) {
@@ -58,7 +65,30 @@ int cmd_run(const std::string& name, const RunOptions& options) {
   return out.problems.empty() ? 0 : 1;
 }
 
-int cmd_reproduce(RunOptions options, const std::string& only, std::string out_dir) {
+struct BaselineOptions {
+  std::string dir;  // --baseline: an earlier reproduction to compare with; "" for none
+  double tolerance = kDefaultTolerance;
+};
+
+// The reproduction in `out_dir` compared with the baseline, printed and written to compare.html;
+// `code` becomes 4 when a verdict changed (unless it already says a run failed). An error is
+// printed and put in `code`, not thrown, so that the report of the finished runs is still written.
+std::optional<Comparison> compare_with_baseline(const BaselineOptions& baseline, const std::string& out_dir,
+                                                int& code) {
+  try {
+    Comparison c = compare_runs(baseline.dir, out_dir, baseline.tolerance);
+    std::printf("\n");
+    const int compared = report_comparison(c, out_dir + "/compare.html");
+    if (code == 0) code = compared;
+    return c;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "lmlab: error: comparing with --baseline %s: %s\n", baseline.dir.c_str(), e.what());
+    code = static_cast<int>(e.exit_code());
+    return std::nullopt;
+  }
+}
+
+int cmd_reproduce(RunOptions options, const std::string& only, std::string out_dir, const BaselineOptions& baseline) {
   if (out_dir.empty()) {
     char stamp[32];
     std::time_t t = std::time(nullptr);
@@ -70,6 +100,7 @@ int cmd_reproduce(RunOptions options, const std::string& only, std::string out_d
   for (const ExperimentDef& def : all_experiments())
     if (only.empty() || fnmatch(only.c_str(), def.name.c_str(), 0) == 0) selected.push_back(&def);
   LMLAB_CHECK(!selected.empty(), UsageError, "--only '", only, "' matches no experiment (see lmlab list)");
+  if (!baseline.dir.empty()) read_run_set(baseline.dir);  // refused before any experiment runs
 
   int failed_runs = 0, claims = 0, passed = 0;
   for (size_t i = 0; i < selected.size(); ++i) {
@@ -84,21 +115,40 @@ int cmd_reproduce(RunOptions options, const std::string& only, std::string out_d
       std::fprintf(stderr, "experiment %s failed: %s\n", selected[i]->name.c_str(), e.what());
     }
   }
-  const std::vector<std::string> dirs = find_run_dirs(out_dir);
+  const std::vector<std::string> dirs = runs_under(out_dir);
   write_claims_json(dirs, out_dir + "/claims.json");
+  int code = failed_runs == 0 ? 0 : 1;
+  const std::optional<Comparison> comparison =
+      baseline.dir.empty() ? std::nullopt : compare_with_baseline(baseline, out_dir, code);
   write_report(dirs, out_dir + "/report.html",
-               std::string("lmlab reproduce (") + (options.quick ? "quick" : "full") + ")");
+               std::string("lmlab reproduce (") + (options.quick ? "quick" : "full") + ")",
+               {comparison ? &*comparison : nullptr, {}});
   std::printf("\n%d/%d claims passed, %d of %zu experiments failed to run\nreport: %s/report.html\n", passed,
               claims, failed_runs, selected.size(), out_dir.c_str());
-  return failed_runs == 0 ? 0 : 1;
+  return code;
 }
 
+// With two or more reproductions below `dir`, the report of the newest with the history of all;
+// otherwise the report of every run below `dir`.
 int cmd_report(const std::string& dir) {
-  const std::vector<std::string> dirs = find_run_dirs(dir);
+  const std::vector<std::string> dirs = runs_under(dir);  // refuses a directory without runs
+  const std::vector<std::string> history = find_reproductions(dir);
+  if (history.size() >= 2) {
+    write_report(runs_under(history.back()), dir + "/report.html",
+                 "lmlab report " + dir + ": " + std::to_string(history.size()) + " reproductions", {nullptr, history});
+    std::printf("report: %s/report.html (the newest of %zu reproductions, with their history)\n", dir.c_str(),
+                history.size());
+    return 0;
+  }
   write_report(dirs, dir + "/report.html", "lmlab report " + dir);
   if (dirs.size() > 1) write_claims_json(dirs, dir + "/claims.json");
   std::printf("report: %s/report.html (%zu runs)\n", dir.c_str(), dirs.size());
   return 0;
+}
+
+int cmd_compare(const std::string& dir_a, const std::string& dir_b, double tolerance, std::string out) {
+  const Comparison c = compare_runs(dir_a, dir_b, tolerance);
+  return report_comparison(c, out.empty() ? dir_b + "/compare.html" : out);
 }
 
 // DP-SGD's privacy (lmlab/privacy/rdp_accountant.h): NaN marks a flag not given.
@@ -163,10 +213,30 @@ int main(int argc, char** argv) {
   reproduce->add_option("--seed", rep_options.seed, "Random seed")->capture_default_str();
   reproduce->add_option("--threads", rep_options.threads, "LibTorch intra-op threads (and OpenBLAS threads)")->capture_default_str()->check(CLI::PositiveNumber);
   reproduce->add_option("--out", rep_out, "Output directory (default runs/reproduce/<timestamp>-<mode>)");
+  BaselineOptions baseline;
+  reproduce->add_option("--baseline", baseline.dir,
+                        "Compare with this earlier reproduction: compare.html, the comparison in report.html, "
+                        "exit code 4 when a claim's verdict changed");
+  reproduce->add_option("--tolerance", baseline.tolerance,
+                        "With --baseline: relative change up to which a result counts as unchanged")
+      ->capture_default_str();
 
   std::string report_dir;
-  CLI::App* report = app.add_subcommand("report", "Write report.html for a run or a reproduce directory");
-  report->add_option("dir", report_dir, "Run directory or reproduce directory")->required();
+  CLI::App* report = app.add_subcommand(
+      "report", "Write report.html for a run, a reproduce directory, or several reproductions (with their history)");
+  report->add_option("dir", report_dir, "Run directory, reproduce directory, or a directory of reproductions")
+      ->required();
+
+  std::string compare_a, compare_b, compare_out;
+  double compare_tolerance = kDefaultTolerance;
+  CLI::App* compare = app.add_subcommand(
+      "compare", "Compare two run or reproduce directories: changed verdicts, values, config, plots (exit 4 when a "
+                 "verdict changed)");
+  compare->add_option("dir_a", compare_a, "The baseline: a run or reproduce directory")->required();
+  compare->add_option("dir_b", compare_b, "The run or reproduce directory to compare with it")->required();
+  compare->add_option("--tolerance", compare_tolerance, "Relative change up to which a value counts as unchanged")
+      ->capture_default_str();
+  compare->add_option("--out", compare_out, "Where to write the page (default DIR_B/compare.html)");
 
   DpArgs dp_eps, dp_sig;
   add_dp_options(app.add_subcommand("dp-epsilon", "DP-SGD's (epsilon, delta): RDP accountant, best order"), dp_eps, true);
@@ -183,6 +253,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("list")) return cmd_list(), 0;
     if (app.got_subcommand("info")) return cmd_info(), 0;
     if (app.got_subcommand("report")) return cmd_report(report_dir);
+    if (app.got_subcommand("compare")) return cmd_compare(compare_a, compare_b, compare_tolerance, compare_out);
     if (app.got_subcommand("dp-epsilon")) return cmd_dp_epsilon(dp_eps);
     if (app.got_subcommand("dp-sigma")) return cmd_dp_sigma(dp_sig);
     if (app.got_subcommand("run")) {
@@ -194,7 +265,7 @@ int main(int argc, char** argv) {
       return cmd_run(name, options);
     }
     rep_options.quick = !full;
-    return cmd_reproduce(rep_options, only, rep_out);
+    return cmd_reproduce(rep_options, only, rep_out, baseline);
   } catch (const Error& e) {
     std::fprintf(stderr, "lmlab: error: %s\n", e.what());
     return static_cast<int>(e.exit_code());

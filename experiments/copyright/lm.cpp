@@ -218,15 +218,15 @@ void run(RunContext& ctx) {
   ctx.claim(make_claim("tau_ce_rises_with_gamma",
                        "tau_CE at the largest gamma exceeds tau_CE at gamma = 0 for every p (min over p of the "
                        "difference of seed means, nats/byte)",
-                       tau_gain, Comparator::Greater, 0.0));
+                       tau_gain, Comparator::Greater, 0.0).shown_in("tau_ce"));
   ctx.claim(make_claim("heldout_perplexity_kept",
                        "held-out perplexity at the largest gamma within 5% of gamma = 0 for every p (max over p of "
                        "the ratio of seed means)",
-                       ppl_ratio, Comparator::LessEqual, 1.05));
+                       ppl_ratio, Comparator::LessEqual, 1.05).shown_in("perplexity"));
   ctx.claim(make_claim("extraction_falls",
                        "verbatim extraction of copyrighted training text falls: LCS fraction of greedy continuations "
                        "at the largest gamma minus at gamma = 0, max over p of seed means",
-                       lcs_change, Comparator::Less, 0.0));
+                       lcs_change, Comparator::Less, 0.0).shown_in("extraction"));
 }
 
 }  // namespace

@@ -191,11 +191,11 @@ void run(RunContext& ctx) {
   ctx.claim(make_claim("tau_grows_with_gamma",
                        "the median tau over seeds increases at every step of the gamma grid (fraction of steps)",
                        static_cast<double>(increasing) / static_cast<double>(medians.size() - 1),
-                       Comparator::GreaterEqual, 1.0));
+                       Comparator::GreaterEqual, 1.0).shown_in("tau"));
   ctx.claim(make_claim("newton_far_fewer_iterations",
                        "gradient descent needs at least 10x Newton's iterations to ||grad F|| <= tolerance "
                        "(median ratio over seeds and gammas)",
-                       median_of(ratio), Comparator::GreaterEqual, 10.0));
+                       median_of(ratio), Comparator::GreaterEqual, 10.0).shown_in("convergence"));
 }
 
 }  // namespace

@@ -88,9 +88,9 @@ void run(RunContext& ctx) {
            "mse_vs_width");
   ctx.claim(make_claim("widest_student_learns_teacher",
                        "the widest student learns the teacher: test MSE / Var(y) < 0.1", rel.back(),
-                       Comparator::Less, 0.1));
+                       Comparator::Less, 0.1).shown_in("mse_vs_width"));
   ctx.claim(make_claim("width_helps", "relative test MSE falls with width: log-log slope < 0", slope,
-                       Comparator::Less, 0.0));
+                       Comparator::Less, 0.0).shown_in("mse_vs_width"));
 }
 
 }  // namespace

@@ -89,7 +89,7 @@ void run(RunContext& ctx) {
                      {"unigram baseline", {at_step.front(), at_step.back()}, {unigram, unigram}, {}}}),
            "bpb");
   ctx.claim(make_claim("beats_unigram", "validation bits per byte at most 75% of the byte-unigram baseline's",
-                       val_bpb / unigram, Comparator::LessEqual, 0.75));
+                       val_bpb / unigram, Comparator::LessEqual, 0.75).shown_in("bpb"));
 }
 
 }  // namespace

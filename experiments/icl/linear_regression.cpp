@@ -84,7 +84,7 @@ void run(RunContext& ctx) {
   ctx.claim(make_claim("transformer_within_2x_least_squares",
                        "at the largest prompt length (K = N - 1 examples) the trained transformer's error is at most 2x "
                        "least squares' (Garg et al.: it closely matches least squares)",
-                       ratio, Comparator::LessEqual, kFactor));
+                       ratio, Comparator::LessEqual, kFactor).shown_in("error_vs_examples"));
 }
 
 }  // namespace

@@ -212,10 +212,11 @@ void run(RunContext& ctx) {
   ctx.result("laricl_cost_fraction", cost);
   ctx.claim(make_claim("ricl_reduces_biased_error",
                        "RICL lowers plain ICL's error on biased prompts by >= 10% (median over bias x seed of ricl/icl <= 0.9)",
-                       median_ratio, Comparator::LessEqual, 0.9));
+                       median_ratio, Comparator::LessEqual, 0.9).shown_in("error_by_bias"));
   ctx.claim(make_claim("laricl_recovers_half_of_ricl_gain",
                        "LARICL recovers >= 50% of RICL's error reduction ((icl - laricl) / (icl - ricl) over all points)",
-                       total["icl"] > total["ricl"] ? share : NAN, Comparator::GreaterEqual, 0.5));
+                       total["icl"] > total["ricl"] ? share : NAN, Comparator::GreaterEqual, 0.5)
+                .shown_in("error_by_bias"));
   ctx.claim(make_claim("laricl_costs_a_small_fraction",
                        "LARICL fits with <= 10% of RICL's prompt passes (forward and backward)", cost,
                        Comparator::LessEqual, 0.1));

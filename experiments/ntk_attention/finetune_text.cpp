@@ -164,11 +164,11 @@ void run(RunContext& ctx) {
   ctx.claim(make_claim("ntk_within_2_percent_of_best_peft",
                        "NTK-Attention's validation bits per byte exceed the best of LoRA and P-Tuning v2 by at most 2% "
                        "(median over seeds; ratio - 1 < 0.02)",
-                       ntk / best_peft - 1, Comparator::Less, 0.02));
+                       ntk / best_peft - 1, Comparator::Less, 0.02).shown_in("bpb_vs_parameters"));
   ctx.claim(make_claim("peft_moves_beyond_the_margin",
                        "the comparison is informative: the best of LoRA and P-Tuning v2 improves on the frozen "
                        "backbone's bits per byte by more than the 2% margin (backbone / best - 1 > 0.02)",
-                       backbone_median / best_peft - 1, Comparator::Greater, 0.02));
+                       backbone_median / best_peft - 1, Comparator::Greater, 0.02).shown_in("bpb_vs_parameters"));
 }
 
 }  // namespace

@@ -165,7 +165,7 @@ void run(RunContext& ctx) {
   ctx.claim(make_claim("ntk_within_2_points_of_best_peft",
                        "NTK-Attention's test accuracy is within 2 points of the best of LoRA and P-Tuning v2 "
                        "(median over seeds; accuracy difference > -0.02)",
-                       ntk - best_peft, Comparator::Greater, -0.02));
+                       ntk - best_peft, Comparator::Greater, -0.02).shown_in("accuracy_vs_parameters"));
 }
 
 }  // namespace

@@ -136,15 +136,15 @@ void run(RunContext& ctx) {
   ctx.claim(make_claim("fitted_error_flat_in_m",
                        "NTK-Attention fitted by Adam: the relative error against exact prefix attention does not grow with "
                        "the prefix length m; log-log slope < 0.05",
-                       fitted_slope, Comparator::Less, 0.05));
+                       fitted_slope, Comparator::Less, 0.05).shown_in("prefix_error"));
   ctx.claim(make_claim("closed_form_error_flat_in_m",
                        "NTK-Attention with the closed-form prefix state: the relative error does not grow with m; "
                        "log-log slope < 0.05",
-                       closed_slope, Comparator::Less, 0.05));
+                       closed_slope, Comparator::Less, 0.05).shown_in("prefix_error"));
   ctx.claim(make_claim("fitted_error_small",
                        "NTK-Attention fitted by Adam is 'equivalent' to attention with the prefix: largest relative "
                        "error over m < 0.1",
-                       fitted_max, Comparator::Less, 0.1));
+                       fitted_max, Comparator::Less, 0.1).shown_in("prefix_error"));
 }
 
 }  // namespace

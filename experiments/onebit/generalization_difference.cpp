@@ -40,7 +40,7 @@ void run(RunContext& ctx) {
     ctx.claim(make_claim(target + "_gen_difference_falls",
                          "generalization difference (" + target +
                              ") falls with width: log-log slope of mean|f_1bit - f_fp| < 0",
-                         slope, Comparator::Less, 0.0));
+                         slope, Comparator::Less, 0.0).shown_in("gen_difference"));
   }
   ctx.result("widths", IntList(widths));
   ctx.plot(LinePlot("Generalization difference, median over seeds", "width m", "relative difference").log_xy().with(curves),

@@ -64,19 +64,19 @@ void run(RunContext& ctx) {
       ctx.claim(make_claim(target + "_" + m + "_falls",
                            std::string("1-bit net (") + target + "): " + what +
                                " falls with width at least as m^-0.25 (theory: m^-0.5); log-log slope < -0.25",
-                           slope, Comparator::Less, -0.25));
+                           slope, Comparator::Less, -0.25).shown_in(target + "_dynamics"));
     }
     const double loss_slope = loglog_slope(x, median["bit_train_loss"]);
     ctx.result(target + ".bit_train_loss_slope", loss_slope);
     ctx.claim(make_claim(target + "_train_loss_falls",
                          "1-bit net (" + target + "): final training loss falls with width; log-log slope < 0",
-                         loss_slope, Comparator::Less, 0.0));
+                         loss_slope, Comparator::Less, 0.0).shown_in(target + "_loss"));
     const double ratio_slope = loglog_slope(x, median["train_loss_ratio"]);
     ctx.result(target + ".train_loss_ratio_slope", ratio_slope);
     ctx.claim(make_claim(target + "_loss_ratio_falls",
                          "1-bit / full-precision training loss (" + target +
                              ") falls with width; log-log slope of the median ratio < 0",
-                         ratio_slope, Comparator::Less, 0.0));
+                         ratio_slope, Comparator::Less, 0.0).shown_in(target + "_loss"));
   }
   ctx.result("widths", IntList(widths));
 }

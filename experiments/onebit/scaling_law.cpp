@@ -196,7 +196,7 @@ void run(RunContext& ctx) {
     const double r2 = fit_and_record(ctx, precision, p, p.d.back(), p.n.back());
     ctx.claim(make_claim(precision + "_power_law_fits",
                          "Chinchilla's law E + A/N^a + B/D^b explains the " + precision + " losses: R^2 on log loss >= 0.9",
-                         r2, Comparator::GreaterEqual, 0.9));
+                         r2, Comparator::GreaterEqual, 0.9).shown_in(precision + "_loss_vs_tokens"));
     by_n.push_back({precision, n_of_width, loss_at_max_d[precision], {}});
     std::vector<Series> by_d;
     for (size_t w = 0; w < widths.size(); ++w) {
@@ -221,7 +221,7 @@ void run(RunContext& ctx) {
     ctx.claim(make_claim(precision + "_gap_shrinks",
                          "the " + precision + " model's relative loss gap to full precision shrinks as N grows: "
                          "slope of (L_1bit - L_fp)/L_fp against log N < 0",
-                         slope, Comparator::Less, 0.0));
+                         slope, Comparator::Less, 0.0).shown_in("loss_vs_parameters"));
   }
   ctx.result("parameters", FloatList(n_of_width));
   ctx.plot(LinePlot("Validation loss at the largest D against parameters", "non-embedding parameters N", "nats per byte").log_xy().with(by_n),

@@ -133,7 +133,7 @@ void run(RunContext& ctx) {
                            std::string(accel == std::string("rva") ? "Random Vector" : "Reject") +
                                " Accelerating reaches the target on " + section +
                                " in fewer SGD steps than SGD alone (median ratio of steps < 1)",
-                           ratio, Comparator::Less, 1.0));
+                           ratio, Comparator::Less, 1.0).shown_in(section + "_sgd"));
     }
   }
 }

@@ -120,11 +120,11 @@ void run(RunContext& ctx) {
   const double full_ratio = steps_median["full/sgd/rdbd"] / steps_median["full/sgd/dbd"];
   ctx.claim(make_claim("rdbd_beats_dbd_on_noisy_batches",
                        "noisy mini-batches, SGD: RDBD's final excess loss is below delta-bar-delta's (median ratio < 1)",
-                       noisy_ratio, Comparator::Less, 1.0));
+                       noisy_ratio, Comparator::Less, 1.0).shown_in("noisy_sgd"));
   ctx.claim(make_claim("rdbd_keeps_dbd_on_full_batches",
                        "full batches, SGD: RDBD reaches excess loss full.target within 10% of delta-bar-delta's steps "
                        "(median ratio <= 1.1)",
-                       full_ratio, Comparator::LessEqual, 1.1));
+                       full_ratio, Comparator::LessEqual, 1.1).shown_in("full_sgd"));
 }
 
 }  // namespace

@@ -173,13 +173,13 @@ void run(RunContext& ctx) {
   const double median_ratio = median_of(ratios);
   ctx.result("median_gd_over_newton_iterations", median_ratio);
   ctx.claim(make_claim("loss_near_zero", "at every (d, n) the best Gauss-Newton start reaches L <= 1e-20 (max over (d, n))",
-                       worst_loss, Comparator::LessEqual, kZeroLoss));
+                       worst_loss, Comparator::LessEqual, kZeroLoss).shown_in("loss_vs_iterations"));
   ctx.claim(make_claim("b_recovered", "B is recovered: ||F(X^) - B||_F / ||B||_F <= 1e-8 at every (d, n) (max)", worst_b,
-                       Comparator::LessEqual, kBError));
+                       Comparator::LessEqual, kBError).shown_in("recovery"));
   ctx.claim(make_claim("newton_far_fewer_iterations",
                        "gradient descent needs >= 10x Gauss-Newton's iterations to reach L <= 1e-10 (median over (d, n); "
                        "gd's budget when it never does)",
-                       median_ratio, Comparator::GreaterEqual, kFactor));
+                       median_ratio, Comparator::GreaterEqual, kFactor).shown_in("loss_vs_iterations"));
 }
 
 }  // namespace

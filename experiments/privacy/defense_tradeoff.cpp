@@ -285,17 +285,18 @@ void run(RunContext& ctx) {
   ctx.claim(make_claim("undefended_attack_recovers",
                        "undefended, Inverting Gradients recovers the image from its gradient: median PSNR >= 20 dB "
                        "(privacy.dlg_vision's threshold); without it the defense claims below say nothing",
-                       attack_psnr["none"], Comparator::GreaterEqual, 20.0));
+                       attack_psnr["none"], Comparator::GreaterEqual, 20.0).shown_in("attack_vs_noise"));
   ctx.claim(make_claim("dp_attack_fails_at_eps8",
                        "at the smallest sigma with epsilon <= 8 (" + star + "), Inverting Gradients learns nothing "
                            "from the shared gradient: median PSNR <= the gradient-free guess (" +
                            short_number(guess) + " dB) + 2 dB",
-                       attack_psnr[star], Comparator::LessEqual, guess + 2.0));
+                       attack_psnr[star], Comparator::LessEqual, guess + 2.0).shown_in("attack_vs_epsilon"));
   const double acc_open = row_number(trained["none"], "accuracy");
   ctx.claim(make_claim("dp_accuracy_within_10_points_at_eps8",
                        "at that sigma, test accuracy is within 10 points of the non-private model's (" +
                            short_number(acc_open) + ")",
-                       row_number(trained[star], "accuracy"), Comparator::GreaterEqual, acc_open - 0.10));
+                       row_number(trained[star], "accuracy"), Comparator::GreaterEqual, acc_open - 0.10)
+                .shown_in("accuracy_vs_epsilon"));
   double largest = 0;
   for (const Defense& d : all)
     if (d.kind == "noise") largest = std::max(largest, d.level);
@@ -309,7 +310,7 @@ void run(RunContext& ctx) {
                          "SGD with gradient noise s = " + short_number(largest) +
                              " still converges: its training loss falls at least half as much as without noise "
                              "(ratio of the drops)",
-                         drop_noisy / drop_clean, Comparator::GreaterEqual, 0.5));
+                         drop_noisy / drop_clean, Comparator::GreaterEqual, 0.5).shown_in("loss_curves"));
   }
 }
 

@@ -174,7 +174,7 @@ void run(RunContext& ctx) {
     ctx.claim(make_claim(m + "_recovers_most_tokens",
                          who + " recovers most bytes of a 16-byte sequence from a tiny GPT's gradient: median token "
                              "accuracy >= 0.5 (published: 87.5% on a 3-layer transformer, 16 tokens)",
-                         claim_accuracy, Comparator::GreaterEqual, 0.5));
+                         claim_accuracy, Comparator::GreaterEqual, 0.5).shown_in("token_accuracy_vs_length"));
   }
   ctx.plot(LinePlot("TAG on a tiny GPT's gradient (fortunes, batch 1): token accuracy, median over sequences",
                     "sequence length (bytes)", "token accuracy").with(acc_series),

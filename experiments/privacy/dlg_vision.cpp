@@ -216,7 +216,7 @@ void run(RunContext& ctx) {
                          "undefended " + std::string(m == "dlg" ? "DLG" : "Inverting Gradients") +
                              " recovers batch-1 images from a tiny " + kind + "'s gradient: median PSNR >= 20 dB (published "
                              "DLG replay on CIFAR-10: 23.4 dB)",
-                         batch1_psnr[m], Comparator::GreaterEqual, 20.0));
+                         batch1_psnr[m], Comparator::GreaterEqual, 20.0).shown_in("psnr_vs_batch"));
 }
 
 }  // namespace

@@ -246,10 +246,10 @@ void run(RunContext& ctx) {
   ctx.result("gpt.topk", row_value(gpt, "topk"));
   ctx.claim(make_claim("k_eps_law", "Gaussian Q, K: measured k_eps within 10% of n Qn(tau - z_{1-eps}) at every point "
                        "of the law's regime tau <= sqrt(2 log n) - z_{1-eps/10}; max |measured/law - 1| <= 0.10",
-                       law_deviation, Comparator::LessEqual, 0.10));
+                       law_deviation, Comparator::LessEqual, 0.10).shown_in("law_ratio"));
   ctx.claim(make_claim("topk_bound", "top-k attention error never above 2 tau_H max||v|| (Gaussian points and the tiny "
                        "GPT's maps); max ||Attn - Attn_H|| / (2 tau_H max||v|| + rho) <= 1, rho = 4 n 2^-53 max||v|| (rounding)",
-                       bound, Comparator::LessEqual, 1.0));
+                       bound, Comparator::LessEqual, 1.0).shown_in("topk_tail"));
   ctx.claim(make_claim("topk_identity", "Attn - Attn_H = tau_H (mu_tail - mu_head) exactly; max residual / max||v|| "
                        "<= 1e-8 (double rounding)", identity, Comparator::LessEqual, 1e-8));
 

@@ -392,15 +392,15 @@ void run(RunContext& ctx) {
   ctx.claim(make_claim("state_bytes_constant",
                        "streaming state (S, z, output sketch) at n = 2^20 takes the bytes it takes at n = 2^12: "
                        "|difference| <= 0 bytes",
-                       std::abs(state_at[20] - state_at[12]), Comparator::LessEqual, 0.0));
+                       std::abs(state_at[20] - state_at[12]), Comparator::LessEqual, 0.0).shown_in("memory_vs_n"));
   ctx.claim(make_claim("error_within_bound",
                        "every point's max |T~ - T| is within the polynomial bound 2 delta/(1-delta) max|v|: "
                        "max ratio <= 1",
-                       worst_error_ratio, Comparator::LessEqual, 1.0));
+                       worst_error_ratio, Comparator::LessEqual, 1.0).shown_in("error_vs_n"));
   ctx.claim(make_claim("recovery_guarantee",
                        "output sketch decodes k-sparse columns with ||T_c - y_c|| <= (1+eps) min_k-sparse + eps2 "
                        "in >= 99% of seeds",
-                       success, Comparator::GreaterEqual, 0.99));
+                       success, Comparator::GreaterEqual, 0.99).shown_in("recovery"));
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ const char* comparator_symbol(Comparator c) {
 
 Claim make_claim(std::string id, std::string statement, double measured, Comparator comparator,
                  double threshold) {
-  Claim c{std::move(id), std::move(statement), measured, comparator, threshold, false};
+  Claim c{std::move(id), std::move(statement), measured, comparator, threshold, false, ""};
   if (!std::isnan(measured)) {
     switch (comparator) {
       case Comparator::Less: c.passed = measured < threshold; break;

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +17,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/files.h"
+#include "core/plot_svg.h"
 #include "lmlab/core/error.h"
 
 namespace lmlab {
@@ -51,25 +54,26 @@ std::string number(double v, const char* format = "%.10g") {
   return buf;
 }
 
-// The two outputs of one render under temporary names in the target directory; whatever was not
-// committed is removed on destruction.
+// The outputs of one render (.svg, and .png when asked) under temporary names in the target
+// directory; whatever was not committed is removed on destruction.
 class PendingOutputs {
  public:
-  explicit PendingOutputs(const std::string& stem) : stem_(stem) {
+  PendingOutputs(const std::string& stem, bool png) : stem_(stem) {
     const fs::path dir = fs::path(stem).parent_path();
     LMLAB_CHECK(dir.empty() || fs::is_directory(dir), DataError, "cannot write plot '", stem,
                 ".svg': directory '", dir.string(), "' does not exist");
     static std::atomic<int> counter{0};
     suffix_ = ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    if (png) exts_.push_back(".png");
   }
   ~PendingOutputs() {
     std::error_code ec;
-    for (const char* ext : {".svg", ".png"}) fs::remove(temp(ext), ec);
+    for (const char* ext : exts_) fs::remove(temp(ext), ec);
   }
   std::string temp(const std::string& ext) const { return stem_ + ext + suffix_; }
-  // Renames both outputs into place once gnuplot has written them.
+  // Renames the outputs into place once gnuplot has written them.
   void commit() {
-    for (const char* ext : {".svg", ".png"}) {
+    for (const char* ext : exts_) {
       std::error_code ec;
       LMLAB_CHECK(fs::file_size(temp(ext), ec) > 0 && !ec, Error, "gnuplot wrote no ", ext + 1,
                   " output for '", stem_, "'");
@@ -80,6 +84,7 @@ class PendingOutputs {
 
  private:
   std::string stem_, suffix_;
+  std::vector<const char*> exts_{".svg"};
 };
 
 // Runs gnuplot on `script`; Error with gnuplot's own messages if it fails.
@@ -115,15 +120,16 @@ void run_gnuplot(const std::string& script, const std::string& what) {
 }
 
 // Sets the terminals and outputs around `body` (datablocks, settings, one plot command).
-void render(const std::string& body, int width, int height, const std::string& stem) {
-  PendingOutputs out(stem);
+void render(const std::string& body, int width, int height, const std::string& stem, bool png) {
+  PendingOutputs out(stem, png);
   const std::string size = " size " + std::to_string(width) + "," + std::to_string(height);
   std::ostringstream s;
   s << "set terminal svg" << size << " noenhanced font 'sans,12' background '#ffffff'\n"
     << "set output " << gp_string(out.temp(".svg")) << "\n"
-    << body << "set output\n"
-    << "set terminal pngcairo" << size << " noenhanced font 'sans,10' background '#ffffff'\n"
-    << "set output " << gp_string(out.temp(".png")) << "\nreplot\nset output\n";
+    << body << "set output\n";
+  if (png)
+    s << "set terminal pngcairo" << size << " noenhanced font 'sans,10' background '#ffffff'\n"
+      << "set output " << gp_string(out.temp(".png")) << "\nreplot\nset output\n";
   run_gnuplot(s.str(), "'" + stem + "'");
   out.commit();
 }
@@ -134,7 +140,17 @@ bool gnuplot_available() {
   return std::system((shell_quote(gnuplot_executable()) + " --version >/dev/null 2>&1").c_str()) == 0;
 }
 
-void render_line_plot(const LinePlot& plot, const std::string& path_stem) {
+namespace {
+
+// How one series is drawn: its colour (gnuplot's line type number) and whether its line is dashed.
+struct SeriesStyle {
+  int colour;
+  bool dashed;
+};
+
+// The gnuplot commands that draw `plot`, after checking its input (plot.h, "Input rules"). Series
+// k takes styles[k], by default colour k + 1 and a solid line.
+std::string line_plot_body(const LinePlot& plot, const std::vector<SeriesStyle>& styles = {}) {
   LMLAB_CHECK(!plot.series.empty(), UsageError, "plot '", plot.title, "' has no series");
   std::ostringstream data, cmd;
   int64_t nonfinite = 0, nonpositive = 0, drawn = 0;
@@ -175,7 +191,8 @@ void render_line_plot(const LinePlot& plot, const std::string& path_stem) {
     if (n == 0) continue;  // all its points were skipped: counted in the title note
     drawn += n;
     data << "$s" << k << " << EOD\n" << rows.str() << "EOD\n";
-    const std::string style = " lt " + std::to_string(k + 1);  // the band takes its line's colour
+    const SeriesStyle look = k < styles.size() ? styles[k] : SeriesStyle{static_cast<int>(k) + 1, false};
+    const std::string style = " lt " + std::to_string(look.colour) + (look.dashed ? " dt 2" : "");  // band too
     if (!band_rows.str().empty()) {
       data << "$b" << k << " << EOD\n" << band_rows.str() << "EOD\n";
       cmd << (cmd.tellp() > 0 ? ", " : "plot ") << "$b" << k
@@ -198,7 +215,57 @@ void render_line_plot(const LinePlot& plot, const std::string& path_stem) {
        << "\nset ylabel " << gp_string(plot.ylabel) << "\nset grid\nset key below\n"
        << (plot.logx ? "set logscale x\n" : "") << (plot.logy ? "set logscale y\n" : "")
        << cmd.str() << "\n";
-  render(body.str(), 800, 520, path_stem);
+  return body.str();
+}
+
+}  // namespace
+
+void render_line_plot(const LinePlot& plot, const std::string& path_stem) {
+  render(line_plot_body(plot), 800, 520, path_stem, true);
+}
+
+namespace {
+
+// The SVG of the gnuplot commands `body`, drawn in a temporary directory that is then removed.
+std::string svg_of(const std::string& body, int width, int height) {
+  std::string dir = (fs::temp_directory_path() / "lmlab_svg_XXXXXX").string();
+  LMLAB_CHECK(::mkdtemp(dir.data()) != nullptr, DataError, "cannot create a temporary directory in ",
+              fs::temp_directory_path().string());
+  const auto remove_dir = [&] { std::error_code ec; fs::remove_all(dir, ec); };
+  try {
+    render(body, width, height, dir + "/plot", false);
+    const std::string svg = read_file(dir + "/plot.svg");
+    remove_dir();
+    return svg;
+  } catch (...) {
+    remove_dir();
+    throw;
+  }
+}
+
+}  // namespace
+
+std::string line_plot_svg(const LinePlot& plot, int width, int height) {
+  return svg_of(line_plot_body(plot), width, height);
+}
+
+std::string overlay_svg(const LinePlot& a, const LinePlot& b, int width, int height) {
+  LinePlot both = b;
+  both.series.clear();
+  std::vector<SeriesStyle> styles;
+  int next_colour = static_cast<int>(b.series.size()) + 1;  // for a's series that b lacks
+  for (const Series& s : a.series) {  // first, so that b's lines are drawn over them
+    const auto same = std::find_if(b.series.begin(), b.series.end(), [&](const Series& t) { return t.name == s.name; });
+    both.series.push_back(s);
+    both.series.back().name += " (A)";
+    styles.push_back({same == b.series.end() ? next_colour++ : static_cast<int>(same - b.series.begin()) + 1, true});
+  }
+  for (size_t k = 0; k < b.series.size(); ++k) {
+    both.series.push_back(b.series[k]);
+    both.series.back().name += " (B)";
+    styles.push_back({static_cast<int>(k) + 1, false});
+  }
+  return svg_of(line_plot_body(both, styles), width, height);
 }
 
 void render_image_grid(const ImageGrid& grid, const std::string& path_stem) {
@@ -247,7 +314,7 @@ void render_image_grid(const ImageGrid& grid, const std::string& path_stem) {
        << "set tmargin at screen " << number(static_cast<double>(canvas_h * scale) / height) << "\n"
        << "set xrange [-0.5:" << canvas_w - 0.5 << "]\nset yrange [" << canvas_h - 0.5 << ":-0.5]\n"
        << labels.str() << "plot $img matrix with image\n";
-  render(body.str(), static_cast<int>(width), static_cast<int>(height), path_stem);
+  render(body.str(), static_cast<int>(width), static_cast<int>(height), path_stem, true);
 }
 
 }  // namespace lmlab

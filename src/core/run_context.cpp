@@ -6,6 +6,7 @@
 
 #include "core/files.h"
 #include "core/json_value.h"
+#include "core/plot_data.h"
 #include "lmlab/core/error.h"
 
 namespace lmlab {
@@ -59,6 +60,7 @@ void RunContext::claim(const Claim& c) {
 
 void RunContext::plot(const LinePlot& p, const std::string& name) {
   try {
+    save_plot_data(p, path(name));
     render_line_plot(p, path(name));
   } catch (const std::exception& e) {
     problems_.push_back("plot " + name + ": " + e.what());

@@ -38,7 +38,8 @@ std::string new_run_dir(const std::string& root, const std::string& name, uint64
 Json claim_json(const Claim& c) {
   return Json{{"id", c.id},           {"statement", c.statement},
               {"measured", c.measured}, {"comparator", comparator_symbol(c.comparator)},
-              {"threshold", c.threshold}, {"passed", c.passed}};
+              {"threshold", c.threshold}, {"passed", c.passed},
+              {"plot", c.plot}};
 }
 
 Json config_json(const Config& config) {
@@ -78,6 +79,7 @@ void write_summary(const ExperimentDef& def, const RunContext& ctx, const std::s
   for (const auto& [k, v] : environment_info()) env[k] = v;
   Json s{{"experiment", def.name},
          {"paper", def.paper},
+         {"paper_title", def.paper_title},
          {"version", build_version()},
          {"git_sha", build_git_sha()},
          {"seed", ctx.seed()},

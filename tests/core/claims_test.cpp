@@ -22,3 +22,8 @@ TEST(Claims, NanFailsEveryComparator) {
   for (Comparator c : {Comparator::Less, Comparator::LessEqual, Comparator::Greater, Comparator::GreaterEqual})
     EXPECT_FALSE(make_claim("nan", "", std::nan(""), c, 0.0).passed);
 }
+
+TEST(Claims, ShownInNamesThePlotOfTheEvidence) {
+  EXPECT_EQ(make_claim("a", "", 1.0, Comparator::Less, 2.0).plot, "");
+  EXPECT_EQ(make_claim("a", "", 1.0, Comparator::Less, 2.0).shown_in("loss").plot, "loss");
+}

@@ -10,6 +10,7 @@
 
 #include "core/files.h"
 #include "lmlab/core/report.h"
+#include "support/html_check.h"
 
 using namespace lmlab;
 namespace fs = std::filesystem;
@@ -104,9 +105,10 @@ TEST_F(Report, ShowsClaimsVerdictsPlotsAndProblems) {
   EXPECT_TRUE(contains(html, "summary.json is not valid JSON"));
   EXPECT_TRUE(contains(html, "no such directory"));
   EXPECT_TRUE(contains(html, "2 unreadable"));
-  // No external resources.
+  // No external resources, and a page a browser parses as written.
   EXPECT_FALSE(contains(html, "<script"));
   EXPECT_FALSE(contains(html, "<link"));
+  for (const std::string& p : test_support::html_problems(html)) ADD_FAILURE() << p;
   // Written atomically: nothing but the report next to the runs.
   EXPECT_EQ(std::distance(fs::directory_iterator(root_), fs::directory_iterator{}), 4);
 }

@@ -1,4 +1,4 @@
-// Test support (not installed): the message of the UsageError a call must throw.
+// Test support (not installed): the message of the UsageError (or DataError) a call must throw.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,20 +9,30 @@
 
 namespace lmlab::test_support {
 
-// Runs `f` and returns the message of the lmlab::UsageError it throws; records a test failure and
-// returns "" when it throws nothing or something else.
-template <typename F>
-std::string usage_error(F f) {
+// Runs `f` and returns the message of the ErrorType it throws; records a test failure and returns
+// "" when it throws nothing or something else.
+template <typename ErrorType, typename F>
+std::string error_message(F f, const char* expected) {
   try {
     f();
-  } catch (const UsageError& e) {
+  } catch (const ErrorType& e) {
     return e.what();
   } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected a UsageError, got: " << e.what();
+    ADD_FAILURE() << "expected a " << expected << ", got: " << e.what();
     return "";
   }
-  ADD_FAILURE() << "expected a UsageError, nothing was thrown";
+  ADD_FAILURE() << "expected a " << expected << ", nothing was thrown";
   return "";
+}
+
+template <typename F>
+std::string usage_error(F f) {
+  return error_message<UsageError>(f, "UsageError");
+}
+
+template <typename F>
+std::string data_error(F f) {
+  return error_message<DataError>(f, "DataError");
 }
 
 }  // namespace lmlab::test_support

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 namespace lmlab {
 
@@ -18,6 +19,13 @@ struct Claim {
   Comparator comparator = Comparator::GreaterEqual;
   double threshold = 0.0;
   bool passed = false;
+  std::string plot;  // the plot that shows the evidence: its name as given to RunContext::plot, or ""
+
+  // make_claim(...).shown_in("mse_vs_width"): names the plot the report links the claim to.
+  Claim& shown_in(std::string plot_name) {
+    plot = std::move(plot_name);
+    return *this;
+  }
 };
 
 // Builds a claim and decides it: passed = (measured comparator threshold), false for NaN.

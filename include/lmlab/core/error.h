@@ -12,8 +12,9 @@
 
 namespace lmlab {
 
-// Exit codes of the CLI, one per error kind (DESIGN.md "Exit codes").
-enum class ExitCode : int { Ok = 0, Failure = 1, Usage = 2, Data = 3 };
+// Exit codes of the CLI, one per error kind (DESIGN.md "Exit codes"), and VerdictChanged: `lmlab
+// compare` (and `reproduce --baseline`) found a claim whose verdict differs from the baseline's.
+enum class ExitCode : int { Ok = 0, Failure = 1, Usage = 2, Data = 3, VerdictChanged = 4 };
 
 class Error : public std::runtime_error {
  public:

@@ -45,8 +45,9 @@ class RunContext {
   // threads and SIMD level: no wall times here (log them as metrics).
   void result(const std::string& key, const Value& value);
   void claim(const Claim& claim);
-  // Renders <name>.svg and <name>.png; a plotting failure is logged and recorded, not fatal, so
-  // the numbers of the run are never lost to a missing gnuplot.
+  // Renders <name>.svg and <name>.png, and saves a line plot's data as <name>.plot.json (for
+  // `lmlab compare`); a plotting failure is logged and recorded, not fatal, so the numbers of the
+  // run are never lost to a missing gnuplot.
   void plot(const LinePlot& plot, const std::string& name);
   void plot(const ImageGrid& grid, const std::string& name);
 

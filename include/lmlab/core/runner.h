@@ -14,6 +14,7 @@ namespace lmlab {
 struct ExperimentDef {
   std::string name;            // "foundation.fmnist_mlp": area.name, as in experiments/<area>/<name>.cpp
   std::string paper;           // "P1 (arXiv 2411.01663)", or "foundation"
+  std::string paper_title;     // the paper's title; "" when paper names none
   std::string description;     // one line for `lmlab list`
   std::string default_config;  // TOML text of experiments/<area>/<name>.toml
   bool sweep = false;          // made of sweep points, so --resume applies
