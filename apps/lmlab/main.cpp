@@ -6,7 +6,9 @@
 // (compare, reproduce --baseline), 1 anything else.
 #include <fnmatch.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -29,6 +31,16 @@ using namespace lmlab;
 namespace {
 
 int default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+// A --seed: decimal digits only, at most 2^64 - 1 (a sign or an overflow is refused, not wrapped).
+uint64_t parse_seed(const std::string& text) {
+  const bool digits = !text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos;
+  errno = 0;
+  const unsigned long long seed = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
+  LMLAB_CHECK(digits && errno != ERANGE, UsageError, "--seed ", text,
+              " is not a seed; pass an integer from 0 to 18446744073709551615");
+  return seed;
+}
 
 void cmd_list() {
   for (const ExperimentDef& def : all_experiments())
@@ -195,10 +207,15 @@ int main(int argc, char** argv) {
   run->add_option("name", name, "Experiment name (see lmlab list)")->required();
   run->add_option("--config", options.config_file, "TOML file with config overrides")->check(CLI::ExistingFile);
   run->add_option("--set", options.sets, "Override one config key: key=value (repeatable)");
-  run->add_option("--seed", options.seed, "Random seed")->capture_default_str();
+  std::string run_seed = "1", rep_seed = "1", max_memory;
+  const std::string memory_help = "The memory a run may plan to use, e.g. 16G (default: 80% of physical memory, " +
+                                  format_bytes(static_cast<double>(memory_limit())) + " here); a model or data set "
+                                  "that would need more is refused before it is allocated";
+  CLI::Option* run_seed_option = run->add_option("--seed", run_seed, "Random seed")->capture_default_str();
   CLI::Option* run_threads = run->add_option("--threads", options.threads, "LibTorch intra-op threads (and OpenBLAS threads)")->capture_default_str()->check(CLI::PositiveNumber);
-  run->add_flag("--quick", options.quick, "Use the experiment's quick settings");
-  run->add_option("--out", options.out_root, "Root directory for runs")->capture_default_str();
+  CLI::Option* run_quick = run->add_flag("--quick", options.quick, "Use the experiment's quick settings");
+  CLI::Option* run_out = run->add_option("--out", options.out_root, "Root directory for runs")->capture_default_str();
+  run->add_option("--max-memory", max_memory, memory_help);
   run->add_option("--resume", resume, "Continue an interrupted sweep run in this directory")->check(CLI::ExistingDirectory);
 
   RunOptions rep_options;
@@ -210,9 +227,11 @@ int main(int argc, char** argv) {
   auto* quick_flag = reproduce->add_flag("--quick", "Quick settings, about 10 minutes on 2 cores (default)");
   reproduce->add_flag("--full", full, "Paper-scale settings")->excludes(quick_flag);
   reproduce->add_option("--only", only, "Only experiments whose name matches this glob, e.g. 'foundation.*'");
-  reproduce->add_option("--seed", rep_options.seed, "Random seed")->capture_default_str();
+  reproduce->add_option("--seed", rep_seed, "Random seed")->capture_default_str();
+  reproduce->add_option("--max-memory", max_memory, memory_help);
   reproduce->add_option("--threads", rep_options.threads, "LibTorch intra-op threads (and OpenBLAS threads)")->capture_default_str()->check(CLI::PositiveNumber);
-  reproduce->add_option("--out", rep_out, "Output directory (default runs/reproduce/<timestamp>-<mode>)");
+  CLI::Option* rep_out_option =
+      reproduce->add_option("--out", rep_out, "Output directory (default runs/reproduce/<timestamp>-<mode>)");
   BaselineOptions baseline;
   reproduce->add_option("--baseline", baseline.dir,
                         "Compare with this earlier reproduction: compare.html, the comparison in report.html, "
@@ -250,6 +269,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (!max_memory.empty()) set_memory_limit(parse_bytes(max_memory));
     if (app.got_subcommand("list")) return cmd_list(), 0;
     if (app.got_subcommand("info")) return cmd_info(), 0;
     if (app.got_subcommand("report")) return cmd_report(report_dir);
@@ -257,14 +277,22 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("dp-epsilon")) return cmd_dp_epsilon(dp_eps);
     if (app.got_subcommand("dp-sigma")) return cmd_dp_sigma(dp_sig);
     if (app.got_subcommand("run")) {
-      if (!resume.empty())
+      if (!resume.empty()) {
         LMLAB_CHECK(options.sets.empty() && options.config_file.empty(), UsageError,
                     "--resume keeps the run's own config.toml; drop --set and --config");
+        LMLAB_CHECK(run_seed_option->count() + run_quick->count() + run_out->count() == 0, UsageError,
+                    "--resume continues the run in its own directory with its own seed and mode; drop --seed, "
+                    "--quick and --out");
+      }
+      options.seed = parse_seed(run_seed);
       options.resume_dir = resume;
       if (!resume.empty() && run_threads->count() == 0) options.threads = 0;  // the run's own, from run.json
       return cmd_run(name, options);
     }
     rep_options.quick = !full;
+    rep_options.seed = parse_seed(rep_seed);
+    LMLAB_CHECK(rep_out_option->count() == 0 || !rep_out.empty(), UsageError,
+                "--out is empty; name the directory for the reproduction or leave --out out");
     return cmd_reproduce(rep_options, only, rep_out, baseline);
   } catch (const Error& e) {
     std::fprintf(stderr, "lmlab: error: %s\n", e.what());

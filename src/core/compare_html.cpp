@@ -107,14 +107,15 @@ void write_plot_pair(std::ostream& html, const PlotPair& p, const std::string& i
   std::string why;
   const std::string overlay = p.in_a && p.in_b ? overlay_svg(p, why) : "";
   if (!overlay.empty()) {
-    write_figure(html, id, p.name + ": A and B overlaid", overlay, id + "-");
+    write_figure(html, id, p.name + ": A and B overlaid", overlay);
     return;
   }
   html << "<div class=\"pair\" id=\"" << id << "\">\n";
   for (const auto& [dir, in, side] : {std::tuple<const std::string*, bool, const char*>{&p.dir_a, p.in_a, "A"},
                                       {&p.dir_b, p.in_b, "B"}}) {
     const std::string caption = p.name + " (" + side + ")";
-    if (in) write_figure(html, "", caption, read_file(*dir + "/" + p.name + ".svg"), id + side + "-");
+    const std::string svg = *dir + "/" + p.name + ".svg";
+    if (in) write_part(html, [&](std::ostream& out) { write_figure(out, "", caption, read_file(svg)); });
     else html << "<figure><figcaption>" << escape(caption) << "</figcaption><p class=\"meta\">not drawn in " << side
               << "</p></figure>\n";
   }

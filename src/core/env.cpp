@@ -5,8 +5,13 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include <torch/torch.h>
 
@@ -56,9 +61,59 @@ std::string cpu_model() {
 
 int set_threads(int n) {
   LMLAB_CHECK(n >= 1, UsageError, "--threads must be at least 1, got ", n);
+  // More threads than this only slow the work down, and starting thousands takes minutes.
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  LMLAB_CHECK(n <= kThreadsPerCore * cores, UsageError, "--threads ", n, " is more than ", kThreadsPerCore,
+              " per core of this machine's ", cores, "; pass --threads ", cores, " (one per core) or fewer");
   at::set_num_threads(n);
   set_blas_threads(n);
   return at::get_num_threads();
+}
+
+namespace {
+uint64_t g_memory_limit = 0;  // 0: the default
+}
+
+uint64_t memory_limit() {
+  if (g_memory_limit > 0) return g_memory_limit;
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(0.8 * static_cast<double>(pages) * page) : UINT64_MAX;
+}
+
+void set_memory_limit(uint64_t bytes) { g_memory_limit = bytes; }
+
+void check_memory(const std::string& what, double bytes, const std::string& fix) {
+  const double limit = static_cast<double>(memory_limit());
+  LMLAB_CHECK(bytes <= limit, UsageError, what, " would need about ", format_bytes(bytes), ", more than the ",
+              format_bytes(limit), " a run may use (--max-memory; default 80% of physical memory); ", fix);
+}
+
+uint64_t parse_bytes(const std::string& text) {
+  size_t used = 0;
+  double value = -1;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+  }
+  std::string unit = text.substr(std::min(used, text.size()));
+  if (!unit.empty() && (unit.back() == 'b' || unit.back() == 'B')) unit.pop_back();  // "16GB", "16GiB"
+  if (unit.size() == 2 && (unit[1] == 'i' || unit[1] == 'I')) unit.pop_back();
+  const std::string units = "KMGT";
+  const size_t power = unit.empty() ? 0 : unit.size() == 1 ? units.find(std::toupper(unit[0])) + 1 : 0;
+  const double bytes = value * std::pow(1024.0, static_cast<double>(power));
+  LMLAB_CHECK(used > 0 && std::isfinite(value) && value > 0 && (unit.empty() || power > 0) && bytes >= 1 &&
+                  bytes < 1.8e19,
+              UsageError, "'", text, "' is not an amount of memory; write e.g. 16G, 512M or a number of bytes");
+  return static_cast<uint64_t>(bytes);
+}
+
+std::string format_bytes(double bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int k = 0;
+  while (bytes >= 1024 && k < 6) bytes /= 1024, ++k;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, k == 0 ? "%.0f %s" : "%.3g %s", bytes, units[k]);
+  return buf;
 }
 
 void use_passive_omp_wait(char** argv) {

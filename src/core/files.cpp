@@ -2,13 +2,14 @@
 #include "core/files.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "lmlab/core/error.h"
 
@@ -61,14 +62,49 @@ void append_line(const std::string& path, const std::string& line) {
   LMLAB_CHECK(ok, DataError, "cannot append to '", path, "': ", std::strerror(saved));
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  LMLAB_CHECK(in, DataError, "cannot read '", path, "': ", std::strerror(errno));
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
+std::string read_file(const std::string& path, size_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO does not wait for a writer; it is then refused as not regular.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  LMLAB_CHECK(fd >= 0, DataError, "cannot read '", path, "': ", std::strerror(errno));
+  struct stat st {};
+  std::string problem;
+  if (::fstat(fd, &st) != 0) problem = std::strerror(errno);
+  else if (!S_ISREG(st.st_mode))
+    problem = "not a regular file (a device, FIFO or directory); lmlab reads only regular files";
+  else if (static_cast<uint64_t>(st.st_size) > max_bytes)
+    problem = std::to_string(st.st_size) + " bytes, more than the " + std::to_string(max_bytes) +
+              " such a file may hold; is it the right file?";
+  std::string content;
+  while (problem.empty()) {
+    char buf[1 << 16];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) problem = std::strerror(errno);
+    if (n <= 0) break;
+    content.append(buf, static_cast<size_t>(n));
+    if (content.size() > max_bytes) problem = "it grew past " + std::to_string(max_bytes) + " bytes while being read";
+  }
+  ::close(fd);
+  LMLAB_CHECK(problem.empty(), DataError, "cannot read '", path, "': ", problem);
+  return content;
 }
 
-bool file_exists(const std::string& path) { return fs::exists(path); }
+bool file_exists(const std::string& path) {
+  std::error_code ec;  // a path the system cannot even look up (too long, say) does not exist
+  return fs::exists(path, ec);
+}
+
+DirectoryLock::DirectoryLock(const std::string& dir)
+    : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+  LMLAB_CHECK(fd_ >= 0, DataError, "cannot open run directory '", dir, "': ", std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+  const int saved = errno;
+  ::close(fd_);
+  LMLAB_CHECK(saved != EWOULDBLOCK, UsageError, "another lmlab process is running in '", dir,
+              "'; wait for it to finish (or stop it) before resuming this run");
+  throw DataError("cannot lock run directory '" + dir + "': " + std::strerror(saved));
+}
+
+DirectoryLock::~DirectoryLock() { ::close(fd_); }
 
 }  // namespace lmlab

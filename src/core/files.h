@@ -13,8 +13,25 @@ void make_directories(const std::string& dir);
 void write_file_atomic(const std::string& path, const std::string& content);
 // Appends one line (a '\n' is added) and flushes it to the file.
 void append_line(const std::string& path, const std::string& line);
-// The whole file; DataError if it cannot be read.
-std::string read_file(const std::string& path);
+// The largest file read_file reads unless told otherwise: far above any run file lmlab writes.
+constexpr size_t kMaxReadBytes = size_t{256} << 20;
+
+// The whole file; DataError if it cannot be read, is not a regular file (a device, FIFO or
+// directory, also behind a symlink: none is read or waited on) or is larger than `max_bytes`.
+std::string read_file(const std::string& path, size_t max_bytes = kMaxReadBytes);
 bool file_exists(const std::string& path);
+
+// Holds an exclusive lock on a run directory while it lives (flock; released when the process
+// ends, however it ends), so two processes never write one run. UsageError when another holds it.
+class DirectoryLock {
+ public:
+  explicit DirectoryLock(const std::string& dir);
+  ~DirectoryLock();
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+ private:
+  int fd_;
+};
 
 }  // namespace lmlab

@@ -102,8 +102,7 @@ LinePlot history_plot(const ClaimHistory& h, size_t reproductions) {
 void write_claim_figure(std::ostream& html, const ClaimHistory& h, size_t reproductions, size_t k) {
   std::string svg, values;
   try {
-    svg = inline_svg(line_plot_svg(history_plot(h, reproductions), kPlotWidth, kPlotHeight),
-                     "h" + std::to_string(k) + "-");
+    svg = svg_image(line_plot_svg(history_plot(h, reproductions), kPlotWidth, kPlotHeight), h.id);
   } catch (const Error& e) {
     svg = "<p class=\"meta\">plot not drawn: " + escape(e.what()) + "</p>";
   }

@@ -1,11 +1,15 @@
 // The shared pieces of lmlab's pages (src/core/html.h).
 #include "core/html.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <sstream>
 
 #include "core/build_info.h"
+#include "lmlab/core/error.h"
 
 namespace lmlab {
 namespace {
@@ -21,7 +25,7 @@ tr.group th{background:#e4e9f2}tr.changed td{background:#fff3cd}
 .meta{color:#555}.summary{font-size:1.15em}
 .alert{border:2px solid #c22;background:#fff0f0;padding:.6em 1em;margin:1em 0}
 pre{background:#f6f6f6;border:1px solid #ddd;padding:.6em;overflow-x:auto;white-space:pre-wrap}
-figure{margin:1em 0}figure svg{max-width:100%;height:auto}figure svg image{image-rendering:pixelated}
+figure{margin:1em 0}figure img{max-width:100%;height:auto}
 figcaption{font-weight:bold;color:#444}
 .pair{display:flex;gap:1em}.pair>figure{flex:1;min-width:0}
 .grid{display:flex;flex-wrap:wrap;gap:.5em 1em}.grid>figure{width:400px;margin:.5em 0}.grid figcaption{font-weight:normal}
@@ -59,29 +63,45 @@ std::string id_token(const std::string& s) {
   return out;
 }
 
-std::string inline_svg(const std::string& svg, const std::string& id_prefix) {
-  const size_t start = svg.find("<svg");
-  if (start == std::string::npos) return "";
+namespace {
+
+// RFC 4648 base64 of `bytes`, with '=' padding.
+std::string base64(const std::string& bytes) {
+  static const char kDigits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
-  for (size_t i = start; i < svg.size(); ++i) {
-    out += svg[i];
-    for (const char* pattern : {"id=\"", "id='", "href=\"#", "href='#", "url(#"}) {
-      const size_t n = std::char_traits<char>::length(pattern);
-      const bool is_id = pattern[0] == 'i';
-      if (out.size() >= n && out.compare(out.size() - n, n, pattern) == 0 &&
-          (!is_id || (out.size() > n && std::isspace(static_cast<unsigned char>(out[out.size() - n - 1])))))
-        out += id_prefix;
-    }
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const size_t n = std::min<size_t>(3, bytes.size() - i);
+    uint32_t word = 0;
+    for (size_t k = 0; k < 3; ++k) word = word << 8 | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0);
+    for (size_t k = 0; k < 4; ++k) out += k <= n ? kDigits[word >> (18 - 6 * k) & 63] : '=';
   }
   return out;
 }
 
-void write_figure(std::ostream& html, const std::string& id, const std::string& caption, const std::string& svg,
-                  const std::string& svg_prefix) {
-  const std::string markup = inline_svg(svg, svg_prefix);
+}  // namespace
+
+std::string svg_image(const std::string& svg, const std::string& alt) {
+  if (svg.find("<svg") == std::string::npos) return "";
+  return "<img alt=\"" + escape(alt) + "\" src=\"data:image/svg+xml;base64," + base64(svg) + "\">";
+}
+
+void write_figure(std::ostream& html, const std::string& id, const std::string& caption, const std::string& svg) {
+  const std::string markup = svg_image(svg, caption);
   html << "<figure" << (id.empty() ? "" : " id=\"" + escape(id) + "\"") << "><figcaption>" << escape(caption)
        << "</figcaption>\n"
        << (markup.empty() ? "<p class=\"fail\">not an SVG file</p>" : markup) << "\n</figure>\n";
+}
+
+void write_part(std::ostream& html, const std::function<void(std::ostream&)>& part) {
+  std::ostringstream out;
+  try {
+    part(out);
+  } catch (const DataError& e) {
+    html << "<p class=\"fail\">not shown: " << escape(e.what()) << "</p>\n";
+    return;
+  }
+  html << out.str();
 }
 
 void open_page(std::ostream& html, const std::string& title) {

@@ -1,8 +1,9 @@
 // Private header (not part of the public API): the pieces every lmlab page shares. A page is
-// self-contained and opens offline: inline CSS, plots inlined as SVG, no scripts, fonts or
-// stylesheets to fetch; every string taken from a run directory goes through escape().
+// self-contained and opens offline: inline CSS, plots as SVG images held in the page, no scripts,
+// fonts or stylesheets to fetch; every string taken from a run directory goes through escape().
 #pragma once
 
+#include <functional>
 #include <ostream>
 #include <string>
 
@@ -15,15 +16,18 @@ std::string escape(const std::string& s);
 // so distinct strings give distinct ids.
 std::string id_token(const std::string& s);
 
-// The markup of an SVG file ready to sit inside HTML, or "" when it holds no <svg element: the
-// XML prolog is dropped and every id (gnuplot repeats the same ones in every file) and every
-// reference to one gets `id_prefix`, so a page can hold many plots.
-std::string inline_svg(const std::string& svg, const std::string& id_prefix);
+// An SVG as <img alt="ALT" src="data:image/svg+xml;base64,...">, or "" when it holds no <svg element.
+// A browser draws an SVG image without running its scripts or fetching what it links to, so an SVG
+// from a downloaded run directory can neither run code in the page nor change its markup.
+std::string svg_image(const std::string& svg, const std::string& alt);
 
-// <figure id="ID"> with an escaped caption and inline_svg(svg, svg_prefix), or a note when `svg`
-// holds no plot.
-void write_figure(std::ostream& html, const std::string& id, const std::string& caption, const std::string& svg,
-                  const std::string& svg_prefix);
+// <figure id="ID"> with an escaped caption and svg_image(svg, caption), or a note when `svg` holds
+// no plot.
+void write_figure(std::ostream& html, const std::string& id, const std::string& caption, const std::string& svg);
+
+// Writes to `html` what `part` writes, or, when `part` fails on a file (a DataError: unreadable, not
+// a regular file, too large), a note with the reason instead, so one bad file costs only its part.
+void write_part(std::ostream& html, const std::function<void(std::ostream&)>& part);
 
 // Opens the page: doctype, style, <title> and <h1> (both `title`, escaped), and a line with the
 // date and lmlab's version. close_page() ends it.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -30,7 +31,9 @@ std::string Progress::format_seconds(double s) {
   char buf[32];
   if (s < 60) std::snprintf(buf, sizeof buf, "%.1fs", s);
   else if (s < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", int(s) / 60, int(s) % 60);
-  else std::snprintf(buf, sizeof buf, "%dh%02dm", int(s) / 3600, int(s) % 3600 / 60);
+  else if (s < 1e6 * 3600)
+    std::snprintf(buf, sizeof buf, "%lldh%02dm", static_cast<long long>(s) / 3600, int(std::fmod(s, 3600)) / 60);
+  else std::snprintf(buf, sizeof buf, "%.3gh", s / 3600);  // beyond a million hours (or infinite)
   return buf;
 }
 
@@ -38,7 +41,7 @@ std::string Progress::line() const {
   const double elapsed = seconds_between(start_, std::chrono::steady_clock::now());
   const double rate = elapsed > 0 ? (done_ - skipped_) / elapsed : 0.0;
   std::ostringstream os;
-  os << label_ << " " << done_ << "/" << total_ << " (" << (100 * done_ / total_) << "%)";
+  os << label_ << " " << done_ << "/" << total_ << " (" << static_cast<int>(100.0 * done_ / total_) << "%)";
   char buf[64];
   std::snprintf(buf, sizeof buf, " %.3g/s", rate);
   os << buf << " elapsed " << format_seconds(elapsed);
@@ -53,7 +56,7 @@ void Progress::advance(int64_t n, const std::string& status) {
   const auto now = std::chrono::steady_clock::now();
   if (tty_ && (seconds_between(last_draw_, now) > 0.1 || done_ == total_)) {
     const int width = 24;
-    const int filled = int(width * done_ / total_);
+    const int filled = static_cast<int>(width * (static_cast<double>(done_) / total_));
     std::fprintf(stderr, "\r\033[K[%s%s] %s", std::string(filled, '#').c_str(),
                  std::string(width - filled, '.').c_str(), line().c_str());
     std::fflush(stderr);

@@ -53,9 +53,10 @@ void write_results(std::ostream& html, const RunRecord& run, size_t index) {
 void write_plots(std::ostream& html, const RunRecord& run, size_t index) {
   const std::vector<std::string> plots = plot_names(run.dir);
   html << "<div id=\"" << plots_anchor(index) << "\">\n";
-  for (size_t k = 0; k < plots.size(); ++k)
-    write_figure(html, plot_anchor(index, plots[k]), plots[k] + ".svg", read_file(run.dir + "/" + plots[k] + ".svg"),
-                 "r" + std::to_string(index) + "p" + std::to_string(k) + "-");
+  for (const std::string& plot : plots)
+    write_part(html, [&](std::ostream& out) {
+      write_figure(out, plot_anchor(index, plot), plot + ".svg", read_file(run.dir + "/" + plot + ".svg"));
+    });
   html << "</div>\n";
 }
 
@@ -65,9 +66,14 @@ void write_run_section(std::ostream& html, const RunRecord& run, size_t index) {
   write_results(html, run, index);
   write_plots(html, run, index);
   const std::string config = run.dir + "/config.toml", log = run.dir + "/log.txt";
-  if (file_exists(config)) html << "<h4>Resolved config</h4>\n<pre>" << escape(read_file(config)) << "</pre>\n";
+  if (file_exists(config))
+    write_part(html, [&](std::ostream& out) {
+      out << "<h4>Resolved config</h4>\n<pre>" << escape(read_file(config)) << "</pre>\n";
+    });
   if (file_exists(log))
-    html << "<h4>Log (last " << kLogTailLines << " lines)</h4>\n<pre>" << escape(log_tail(log)) << "</pre>\n";
+    write_part(html, [&](std::ostream& out) {
+      out << "<h4>Log (last " << kLogTailLines << " lines)</h4>\n<pre>" << escape(log_tail(log)) << "</pre>\n";
+    });
   html << "</section>\n";
 }
 

@@ -17,22 +17,35 @@ const char kPointsFile[] = "points.jsonl";
 
 RunContext::RunContext(std::string dir, Config config, uint64_t seed, bool quick)
     : dir_(std::move(dir)), config_(std::move(config)), seed_(seed), quick_(quick) {
+  // The body runs again from its start, so metrics.jsonl is written again from its start: reused
+  // points replay their stored metric rows, the rest log theirs as they run.
+  if (file_exists(path("metrics.jsonl"))) write_file_atomic(path("metrics.jsonl"), "");
   const std::string points = path(kPointsFile);
   if (!file_exists(points)) return;
-  std::istringstream in(read_file(points));
+  const std::string text = read_file(points);
+  std::istringstream in(text);
+  std::string kept;  // the readable lines
+  bool damaged = !text.empty() && text.back() != '\n';
   int line_no = 0;
   for (std::string line; std::getline(in, line);) {
     ++line_no;
     if (line.empty()) continue;
     try {
       const Json j = Json::parse(line);
-      finished_points_[j.at("key").get<std::string>()] = row_from_json(j.at("row"));
+      StoredPoint& point = finished_points_[j.at("key").get<std::string>()];
+      point.row = row_from_json(j.at("row"));
+      point.metrics.clear();
+      for (const Json& m : j.value("metrics", Json::array())) point.metrics.push_back(dump_json(m));
+      kept += line + "\n";
     } catch (const std::exception& e) {
       // A line torn by a crash is the only expected damage: that point is simply recomputed.
+      damaged = true;
       log("warning: " + points + ":" + std::to_string(line_no) + " is unreadable (" + e.what() +
           "); that point will be recomputed");
     }
   }
+  // Without the damaged lines, so that the next point is appended on a line of its own.
+  if (damaged) write_file_atomic(points, kept);
 }
 
 std::string RunContext::path(const std::string& file) const { return dir_ + "/" + file; }
@@ -46,7 +59,11 @@ Progress::LineSink RunContext::log_sink() {
   return [this](const std::string& line) { append_line(path("log.txt"), line); };
 }
 
-void RunContext::metric(const Row& row) { append_line(path("metrics.jsonl"), dump_json(to_json(row))); }
+void RunContext::metric(const Row& row) {
+  const std::string line = dump_json(to_json(row));
+  append_line(path("metrics.jsonl"), line);
+  if (point_metrics_ != nullptr) point_metrics_->push_back(line);
+}
 
 void RunContext::result(const std::string& key, const Value& value) { results_[key] = value; }
 
@@ -81,30 +98,43 @@ Row RunContext::sweep_point(const std::string& key, const std::function<Row()>& 
   auto it = finished_points_.find(key);
   if (it != finished_points_.end()) {
     log("point " + key + ": already finished, reusing its stored results");
+    for (const std::string& line : it->second.metrics) append_line(path("metrics.jsonl"), line);
+    ++reused_points_;
     if (bar) bar->skip(1);
-    return it->second;
+    return it->second.row;
   }
-  Row row = compute();
+  StoredPoint point;
+  std::vector<std::string>* const outer = point_metrics_;
+  point_metrics_ = &point.metrics;
+  try {
+    point.row = compute();
+  } catch (...) {
+    point_metrics_ = outer;
+    throw;
+  }
+  point_metrics_ = outer;
   Json j = Json::object();
   j["key"] = key;
-  j["row"] = to_json(row);
+  j["row"] = to_json(point.row);
+  j["metrics"] = Json::array();
+  for (const std::string& line : point.metrics) j["metrics"].push_back(Json::parse(line));
   append_line(path(kPointsFile), dump_json(j));
-  finished_points_[key] = row;
+  finished_points_[key] = point;
   if (bar) bar->advance(1);
-  return row;
+  return point.row;
 }
 
 const Value& row_value(const Row& row, const std::string& key) {
   for (const auto& [k, v] : row)
     if (k == key) return v;
-  throw InternalError("sweep row has no field '" + key + "'");
+  throw SweepRowError("sweep row has no field '" + key + "'");
 }
 
 double row_number(const Row& row, const std::string& key) {
   const Value& v = row_value(row, key);
   if (auto d = std::get_if<double>(&v)) return *d;
   if (auto i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
-  throw InternalError("sweep row field '" + key + "' is a " + type_name(v) + ", not a number");
+  throw SweepRowError("sweep row field '" + key + "' is a " + type_name(v) + ", not a number");
 }
 
 std::vector<double> column(const std::vector<Row>& rows, const std::string& key) {

@@ -130,7 +130,11 @@ RunRecord load_run(const std::string& dir) {
     return run;
   }
   if (file_exists(dir + "/FAILED")) {
-    run.failed = read_file(dir + "/FAILED");
+    try {
+      run.failed = read_file(dir + "/FAILED");
+    } catch (const DataError& e) {
+      run.failed = std::string("(FAILED cannot be read: ") + e.what() + ")";
+    }
     if (run.failed.empty()) run.failed = "(FAILED is empty)";
   }
   if (!file_exists(dir + "/summary.json")) {

@@ -84,7 +84,7 @@ void write_summary(const ExperimentDef& def, const RunContext& ctx, const std::s
          {"git_sha", build_git_sha()},
          {"seed", ctx.seed()},
          {"quick", ctx.quick()},
-         {"status", error.empty() ? "ok" : "failed"},
+         {"status", !error.empty() ? "failed" : ctx.problems().empty() ? "ok" : "problems"},
          {"started", started},
          {"finished", utc_time(std::time(nullptr), "%Y-%m-%dT%H:%M:%SZ")},
          {"wall_s", wall_s},
@@ -144,15 +144,19 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
                     "uninterrupted run";
     config = layer_config(def, quick, dir + "/config.toml", {});  // the resolved config it started with
     make_directories(dir);
+    if (threads > 0) set_threads(threads);
   } else {
+    LMLAB_CHECK(!options.out_root.empty(), UsageError,
+                "--out is empty; name the directory for the runs (default: runs)");
     config = resolve_config(def, options);
+    if (threads > 0) set_threads(threads);  // refuses a thread count out of range before the run exists
     dir = new_run_dir(options.out_root, def.name, seed);
     Json manifest{{"experiment", def.name}, {"seed", seed}, {"quick", quick}, {"sweep", def.sweep},
                   {"threads", threads > 0 ? threads : at::get_num_threads()}};
     write_file_atomic(dir + "/run.json", dump_json(manifest, 2) + "\n");
     write_file_atomic(dir + "/config.toml", config.to_toml());
   }
-  if (threads > 0) set_threads(threads);
+  const DirectoryLock lock(dir);
   std::filesystem::remove(dir + "/FAILED");
 
   seed_everything(seed);
@@ -164,13 +168,34 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
   const std::string started = utc_time(std::time(nullptr), "%Y-%m-%dT%H:%M:%SZ");
   const auto t0 = std::chrono::steady_clock::now();
   auto wall = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  try {
-    def.body(ctx);
-  } catch (const std::exception& e) {
-    const std::string error = e.what();
+  auto record_failure = [&](const std::string& error) {
     write_file_atomic(dir + "/FAILED", error + "\n");
     write_summary(def, ctx, started, wall(), error);
     ctx.log("run failed after " + Progress::format_seconds(wall()) + ": " + error);
+  };
+  try {
+    def.body(ctx);
+  } catch (const c10::Error& e) {  // LibTorch's message, without its C++ backtrace
+    const std::string what = e.what_without_backtrace();
+    if (what.find("can't allocate memory") == std::string::npos) {
+      record_failure("LibTorch: " + what);
+      throw InternalError("LibTorch: " + what);
+    }
+    const UsageError oom("out of memory (" + what.substr(0, what.find('\n')) +
+                         "); lower the sizes in the config (widths, batch, context, sweep) or free memory");
+    record_failure(oom.what());
+    throw oom;
+  } catch (const SweepRowError& e) {
+    if (ctx.reused_points() == 0) {
+      record_failure(e.what());
+      throw;
+    }
+    const DataError damaged(std::string(e.what()) + ", in a point read back from " + dir +
+                            "/points.jsonl: the file is damaged; delete its damaged lines or start a new run");
+    record_failure(damaged.what());
+    throw damaged;
+  } catch (const std::exception& e) {
+    record_failure(e.what());
     throw;
   }
   write_summary(def, ctx, started, wall(), "");

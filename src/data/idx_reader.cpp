@@ -21,6 +21,9 @@ namespace {
 
 constexpr uint8_t kUnsignedByteType = 0x08;
 constexpr int64_t kMaxDataBytes = int64_t{1} << 40;  // far above any IDX file; guards overflow
+// Deflate expands at most about 1032:1, so a file of n bytes holds at most this many times n data
+// bytes: a header promising more is refused before anything is allocated.
+constexpr int64_t kMaxExpansion = 1032;
 
 [[noreturn]] void fail(const std::string& path, const std::string& problem) {
   throw DataError(
@@ -34,10 +37,12 @@ class GzReader {
   explicit GzReader(const std::string& path) : path_(path) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) fail(path, "file not found");
+    file_bytes_ = static_cast<int64_t>(std::filesystem::file_size(path, ec));
     file_ = gzopen(path.c_str(), "rb");
     if (file_ == nullptr) fail(path, detail::concat("cannot open (", std::strerror(errno), ")"));
   }
   ~GzReader() { gzclose(file_); }
+  int64_t file_bytes() const { return file_bytes_; }
   GzReader(const GzReader&) = delete;
   GzReader& operator=(const GzReader&) = delete;
 
@@ -66,6 +71,7 @@ class GzReader {
 
   std::string path_;
   gzFile file_ = nullptr;
+  int64_t file_bytes_ = 0;
 };
 
 uint32_t big_endian_u32(const unsigned char* b) {
@@ -100,6 +106,10 @@ torch::Tensor read_idx(const std::string& path, int32_t expected_magic) {
       fail(path, "header promises an implausibly large tensor");
     }
     total *= sizes.back();
+  }
+  if (total > kMaxExpansion * in.file_bytes()) {
+    fail(path, detail::concat("header promises ", total, " data bytes, more than a file of ", in.file_bytes(),
+                              " bytes can hold even compressed"));
   }
 
   torch::Tensor data = torch::empty(sizes, torch::kUInt8);

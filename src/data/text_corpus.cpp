@@ -106,6 +106,9 @@ std::vector<Document> load_fortunes(const std::string& dir,
   for (const std::string& topic : chosen) {
     split_into_documents(topic, read_topic_file((fs::path(root) / topic).string()), docs);
   }
+  LMLAB_CHECK(!docs.empty(), DataError, "the fortunes files in '", root, "' hold no documents (text between lines ",
+              "holding only '%'). Install the Debian package fortunes (scripts/install-deps.sh does) or set ",
+              "LMLAB_FORTUNES_DIR to a directory of fortune files");
   return docs;
 }
 

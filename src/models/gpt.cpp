@@ -22,6 +22,11 @@ void validate(const GPTOptions& o) {
   LMLAB_CHECK(o.dropout() >= 0 && o.dropout() < 1, UsageError, "GPT dropout must be in [0, 1); got ",
               o.dropout(), " (0 disables it)");
   LMLAB_CHECK(o.linear(), UsageError, "GPT has no linear factory; leave it at the default");
+  // Embeddings, per block attention (4 C^2) and MLP (2 r C^2), and an untied head.
+  const double c = static_cast<double>(o.width());
+  check_model_memory("GPT", (o.vocab() * (o.tied_head() ? 1.0 : 2.0) + o.context()) * c +
+                                o.layers() * (4.0 + 2.0 * o.mlp_ratio()) * c * c,
+                     "lower model.width, model.layers or model.context");
 }
 
 void check_tokens(const torch::Tensor& idx, int64_t vocab, const char* what) {

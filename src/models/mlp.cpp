@@ -2,6 +2,7 @@
 #include "lmlab/models/mlp.h"
 
 #include "lmlab/core/error.h"
+#include "lmlab/models/parameters.h"
 
 namespace lmlab {
 
@@ -30,6 +31,9 @@ MLPImpl::MLPImpl(const MLPOptions& options) : options_(options) {
                 i == 0 ? "in = " : i + 1 == sizes.size() ? "out = " : "hidden width ", sizes[i],
                 " (in, hidden..., out)");
   }
+  double parameters = 0;
+  for (size_t i = 0; i + 1 < sizes.size(); ++i) parameters += (sizes[i] + 1.0) * static_cast<double>(sizes[i + 1]);
+  check_model_memory("MLP", parameters, "lower the hidden widths");
   for (size_t i = 0; i + 1 < sizes.size(); ++i) {
     layers_.push_back(make_linear(options.linear(), sizes[i], sizes[i + 1], options.bias(),
                                    i + 2 < sizes.size() ? LinearRole::MlpHidden : LinearRole::MlpOut));

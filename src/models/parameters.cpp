@@ -1,6 +1,10 @@
 // Parameter bookkeeping (include/lmlab/models/parameters.h).
 #include "lmlab/models/parameters.h"
 
+#include <cstdio>
+
+#include "lmlab/core/env.h"
+
 namespace lmlab {
 
 int64_t set_trainable(torch::nn::Module& module,
@@ -20,6 +24,13 @@ int64_t count_trainable_parameters(const torch::nn::Module& module) {
   for (const auto& p : module.parameters())
     if (p.requires_grad()) n += p.numel();
   return n;
+}
+
+void check_model_memory(const std::string& model, double parameters, const std::string& fix) {
+  constexpr double kBytesPerTrainedParameter = 16;
+  char count[32];
+  std::snprintf(count, sizeof count, "%.3g", parameters);
+  check_memory("training a " + model + " of " + count + " parameters", kBytesPerTrainedParameter * parameters, fix);
 }
 
 }  // namespace lmlab

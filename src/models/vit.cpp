@@ -1,7 +1,10 @@
 // Tiny ViT (include/lmlab/models/vit.h).
 #include "lmlab/models/vit.h"
 
+#include <cmath>
+
 #include "lmlab/core/error.h"
+#include "lmlab/models/parameters.h"
 
 namespace lmlab {
 
@@ -25,6 +28,11 @@ void validate(const ViTOptions& o) {
               "; choose a width that is a multiple of the number of heads");
   LMLAB_CHECK(o.dropout() >= 0 && o.dropout() < 1, UsageError, "ViT dropout must be in [0, 1); got ",
               o.dropout(), " (0 disables it)");
+  // Patch embedding, position embeddings, per block attention (4 C^2) and MLP (2 r C^2), the head.
+  const double c = static_cast<double>(o.width()), patches = std::pow(o.image() / o.patch(), 2.0);
+  check_model_memory("ViT", (o.channels() * std::pow(o.patch(), 2.0) + patches + 1 + o.classes()) * c +
+                                o.layers() * (4.0 + 2.0 * o.mlp_ratio()) * c * c,
+                     "lower model.width or model.layers");
 }
 }  // namespace
 

@@ -1,7 +1,9 @@
 // The CLI as a user meets it: exit codes, error messages, run directories, resume, determinism.
 // Each test runs the real `lmlab` binary in a fresh temporary directory.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,6 +111,38 @@ TEST_F(Cli, NonWritableOutputIsADataError) {
   Result r = lmlab(std::string("run ") + kSweep + " --quick --out afile/runs");
   EXPECT_EQ(r.code, 3) << r.output;
   EXPECT_NE(r.output.find("cannot create directory"), std::string::npos) << r.output;
+  Result too_long = lmlab(std::string("run ") + kSweep + " --quick --out " + std::string(5000, 'a'));
+  EXPECT_EQ(too_long.code, 3) << too_long.output;
+  EXPECT_NE(too_long.output.find("File name too long"), std::string::npos) << too_long.output;
+}
+
+// Options that used to be taken in a surprising sense are refused with what to pass instead.
+TEST_F(Cli, OutSeedThreadsAndConfigOutOfRangeAreRefused) {
+  Result empty_out = lmlab(std::string("run ") + kSweep + " --quick --out ''");
+  EXPECT_EQ(empty_out.code, 2) << empty_out.output;
+  EXPECT_NE(empty_out.output.find("--out is empty"), std::string::npos) << empty_out.output;
+  EXPECT_EQ(lmlab("reproduce --only 'foundation.*' --out ''").code, 2);
+  for (const char* seed : {"-1", "18446744073709551616", "1e3", "0x10", ""}) {
+    Result r = lmlab(std::string("run ") + kSweep + " --quick --seed '" + seed + "'");
+    EXPECT_EQ(r.code, 2) << seed << "\n" << r.output;
+    EXPECT_NE(r.output.find("is not a seed"), std::string::npos) << r.output;
+  }
+  Result threads = lmlab(std::string("run ") + kSweep + " --quick --threads 100000");
+  EXPECT_EQ(threads.code, 2) << threads.output;
+  EXPECT_NE(threads.output.find("per core of this machine"), std::string::npos) << threads.output;
+  Result zero = lmlab(std::string("run ") + kSweep + " --quick --config /dev/zero");
+  EXPECT_EQ(zero.code, 3) << zero.output;
+  EXPECT_NE(zero.output.find("not a regular file"), std::string::npos) << zero.output;
+  EXPECT_FALSE(fs::exists(dir_ / "runs")) << "a refused run must not create a directory";
+
+  // A model that cannot fit is refused before allocation, with the estimate and the limit.
+  Result huge = lmlab("run foundation.text_gpt --quick --set model.width=1000000000");
+  EXPECT_EQ(huge.code, 2) << huge.output;
+  EXPECT_NE(huge.output.find("would need about"), std::string::npos) << huge.output;
+  EXPECT_EQ(huge.output.find("frame #"), std::string::npos) << "no LibTorch backtrace";
+  Result small = lmlab("run foundation.text_gpt --quick --max-memory 1M");
+  EXPECT_EQ(small.code, 2) << small.output;
+  EXPECT_NE(small.output.find("more than the 1 MiB a run may use (--max-memory"), std::string::npos) << small.output;
 }
 
 TEST_F(Cli, MissingDataPackageIsADataErrorAndMarksTheRunFailed) {
@@ -198,10 +232,28 @@ TEST_F(Cli, ResumeAfterKillKeepsFinishedPointsAndMatchesAnUninterruptedRun) {
   std::ifstream points(run / "points.jsonl");
   const std::string first_point((std::istreambuf_iterator<char>(points)), std::istreambuf_iterator<char>());
 
+  // A point torn by the kill is dropped from points.jsonl, not appended to.
+  std::ofstream(run / "points.jsonl", std::ios::app) << "{\"key\": \"width=";
+  // --resume keeps the run's own seed, mode and directory, and one process at a time works on it.
+  for (const char* extra : {" --seed 4", " --quick", " --out elsewhere"}) {
+    Result refused = lmlab("run " + std::string(kSweep) + " --resume " + run.string() + extra);
+    EXPECT_EQ(refused.code, 2) << extra << "\n" << refused.output;
+    EXPECT_NE(refused.output.find("drop --seed, --quick and --out"), std::string::npos) << refused.output;
+  }
+  {
+    const int fd = open(run.c_str(), O_RDONLY | O_DIRECTORY);
+    ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
+    Result busy = lmlab("run " + std::string(kSweep) + " --resume " + run.string());
+    close(fd);
+    EXPECT_EQ(busy.code, 2) << busy.output;
+    EXPECT_NE(busy.output.find("another lmlab process is running in"), std::string::npos) << busy.output;
+  }
+
   // Without --threads the resumed run takes the thread count recorded in run.json (results depend on it).
   EXPECT_EQ(read_json(run / "run.json")["threads"], 1);
   Result r = lmlab("run " + std::string(kSweep) + " --resume " + run.string());
   ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("is unreadable"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("already finished"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(" threads 1 -> "), std::string::npos) << r.output;
   const json resumed = read_json(run / "summary.json");
@@ -210,6 +262,27 @@ TEST_F(Cli, ResumeAfterKillKeepsFinishedPointsAndMatchesAnUninterruptedRun) {
   std::ifstream after(run / "points.jsonl");
   const std::string all_points((std::istreambuf_iterator<char>(after)), std::istreambuf_iterator<char>());
   EXPECT_EQ(all_points.rfind(first_point, 0), 0u) << "finished points must be kept, not rewritten";
+  std::istringstream lines(all_points);
+  for (std::string line; std::getline(lines, line);) EXPECT_NO_THROW(json::parse(line)) << line;
+  // metrics.jsonl holds each row once, in the order of an uninterrupted run.
+  auto text = [](const fs::path& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(text(run / "metrics.jsonl"), text(only_run(dir_ / "full" / kSweep) / "metrics.jsonl"));
+
+  // A stored point whose fields do not read as the experiment expects is a damaged file (3), not a bug (1).
+  {
+    std::string damaged = all_points;
+    const size_t at = damaged.find("\"test_mse\":");
+    ASSERT_NE(at, std::string::npos) << damaged;
+    damaged.insert(at + 11, "\"text\",\"was\":");
+    std::ofstream(run / "points.jsonl") << damaged;
+    Result bad = lmlab("run " + std::string(kSweep) + " --resume " + run.string());
+    EXPECT_EQ(bad.code, 3) << bad.output;
+    EXPECT_NE(bad.output.find("points.jsonl: the file is damaged"), std::string::npos) << bad.output;
+    std::ofstream(run / "points.jsonl") << all_points;
+  }
 
   // Another thread count on resume is allowed, and said.
   Result other = lmlab("run " + std::string(kSweep) + " --resume " + run.string() + " --threads 2");

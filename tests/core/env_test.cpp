@@ -52,3 +52,32 @@ TEST(Env, SetThreadsAppliesToLibTorchAndOpenBLAS) {
 }
 
 TEST(Env, SetThreadsRejectsZero) { EXPECT_THROW(set_threads(0), UsageError); }
+
+TEST(Memory, AmountsParseInBinaryUnitsAndNonsenseIsRefused) {
+  EXPECT_EQ(parse_bytes("16G"), uint64_t{16} << 30);
+  EXPECT_EQ(parse_bytes("512m"), uint64_t{512} << 20);
+  EXPECT_EQ(parse_bytes("64KiB"), uint64_t{64} << 10);
+  EXPECT_EQ(parse_bytes("1.5GB"), uint64_t{3} << 29);
+  EXPECT_EQ(parse_bytes("1000"), 1000u);
+  for (const char* bad : {"", "abc", "-1G", "0", "16X", "16GG", "nan", "1e30"})
+    EXPECT_THROW(parse_bytes(bad), UsageError) << bad;
+  EXPECT_EQ(format_bytes(512), "512 bytes");
+  EXPECT_EQ(format_bytes(1.5 * (1 << 30)), "1.5 GiB");
+}
+
+TEST(Memory, CheckRefusesWhatTheLimitDoesNotHoldAndNamesBoth) {
+  EXPECT_GT(memory_limit(), uint64_t{1} << 20) << "the default is 80% of physical memory";
+  set_memory_limit(uint64_t{1} << 30);
+  EXPECT_NO_THROW(check_memory("a model", 1e9, "lower it"));
+  try {
+    check_memory("a model", 3.0 * (1 << 30), "lower model.width");
+    ADD_FAILURE() << "no error";
+  } catch (const UsageError& e) {
+    const std::string what = e.what();
+    for (const char* part :
+         {"a model would need about 3 GiB", "more than the 1 GiB", "--max-memory", "lower model.width"})
+      EXPECT_NE(what.find(part), std::string::npos) << what;
+  }
+  set_memory_limit(0);
+  EXPECT_NE(memory_limit(), uint64_t{1} << 30) << "0 restores the default";
+}

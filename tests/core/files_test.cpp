@@ -1,7 +1,10 @@
 // Run-directory file helpers: atomic writes, appends, clear errors for unwritable places.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
+#include <functional>
 
 #include "core/files.h"
 #include "lmlab/core/error.h"
@@ -49,5 +52,28 @@ TEST(Files, UnwritableLocationsAreDataErrors) {
   EXPECT_THROW(write_file_atomic(dir + "/file/x", "y"), DataError);
   EXPECT_THROW(read_file(dir + "/missing"), DataError);
   EXPECT_EQ(read_file(dir + "/file"), "x");  // the failed writes left the file alone
+  fs::remove_all(dir);
+}
+
+// What a file must be before it is read: regular (devices and FIFOs, also behind a symlink, are
+// refused without a read or a wait) and within the size cap.
+TEST(Files, ReadsOnlyRegularFilesWithinTheCap) {
+  const std::string dir = temp_dir("read");
+  auto why = [](const std::function<void()>& read) {
+    try {
+      read();
+    } catch (const DataError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  fs::create_symlink("/dev/zero", dir + "/log.txt");
+  EXPECT_NE(why([&] { read_file(dir + "/log.txt"); }).find("not a regular file"), std::string::npos);
+  ASSERT_EQ(::mkfifo((dir + "/summary.json").c_str(), 0644), 0);
+  EXPECT_NE(why([&] { read_file(dir + "/summary.json"); }).find("not a regular file"), std::string::npos);
+  EXPECT_NE(why([&] { read_file(dir); }).find("not a regular file"), std::string::npos);
+  write_file_atomic(dir + "/big", std::string(1000, 'x'));
+  EXPECT_NE(why([&] { read_file(dir + "/big", 999); }).find("1000 bytes, more than the 999"), std::string::npos);
+  EXPECT_EQ(read_file(dir + "/big", 1000).size(), 1000u);
   fs::remove_all(dir);
 }

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,3 +56,16 @@ TEST(Progress, SkipNeverPassesTheTotal) {
 }
 
 }  // namespace
+
+// Times far beyond a human scale still read as hours, never as a negative number.
+TEST(Progress, HugeTimesStayPositive) {
+  EXPECT_EQ(lmlab::Progress::format_seconds(59.94), "59.9s");
+  EXPECT_EQ(lmlab::Progress::format_seconds(3 * 3600 + 5 * 60), "3h05m");
+  EXPECT_EQ(lmlab::Progress::format_seconds(3e9), "833333h20m");
+  EXPECT_EQ(lmlab::Progress::format_seconds(2.7e15), "7.5e+11h");
+  Recorder rec;
+  lmlab::Progress bar("steps", INT64_MAX, rec.sink(), 0.0);
+  bar.advance(1000);
+  EXPECT_NE(rec.lines.back().find("1000/9223372036854775807 (0%)"), std::string::npos) << rec.lines.back();
+  EXPECT_EQ(rec.lines.back().find("eta -"), std::string::npos) << rec.lines.back();
+}

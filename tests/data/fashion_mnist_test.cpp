@@ -156,6 +156,10 @@ TEST(ReadIdx, TruncatedDataAndTrailingBytesAreErrors) {
                           {"long.gz", "trailing bytes"});
   write_gz(dir + "/header.gz", idx_bytes(kIdxImagesMagic, {2}, ""));
   expect_error<DataError>([&] { read_idx(dir + "/header.gz"); }, {"header.gz", "header truncated"});
+  // A header promising 10^9 images is refused before anything is allocated.
+  write_gz(dir + "/huge.gz", idx_bytes(kIdxImagesMagic, {1000000000, 28, 28}, "0123"));
+  expect_error<DataError>([&] { read_idx(dir + "/huge.gz", kIdxImagesMagic); },
+                          {"huge.gz", "promises 784000000000 data bytes, more than a file of"});
   fs::remove_all(dir);
 }
 

@@ -99,7 +99,9 @@ TEST(Fortunes, UnknownTopicIsUsageErrorListingTopics) {
 
 TEST(Fortunes, MissingOrEmptyDirectoryNamesThePackage) {
   const std::string dir = fixture_dir();
-  for (const std::string& bad : {dir + "/nope", dir + "/off/empty"}) {
+  fs::create_directories(dir + "/blank");
+  write(fs::path(dir) / "blank" / "spaces", "%\n  \n%\n\t\n%\n");  // topic files, but no document in them
+  for (const std::string& bad : {dir + "/nope", dir + "/off/empty", dir + "/blank"}) {
     if (bad.find("empty") != std::string::npos) fs::create_directories(bad);
     try {
       load_fortunes(bad);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "lmlab/core/env.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
 #include "lmlab/models/gpt.h"
@@ -222,4 +223,24 @@ TEST(GPT, BadOptionsAndInputsAreUsageErrorsWithTheValue) {
   EXPECT_THROW(gpt->generate(torch::zeros({1, 2}, torch::kLong), 2, -1.0), UsageError);
   EXPECT_THROW(gpt->generate(torch::zeros({1, 2}, torch::kLong), 2, 1.0, 12), UsageError);
   EXPECT_THROW(gpt->block(2), UsageError);
+}
+
+// The memory check before construction estimates training memory as 16 bytes per parameter,
+// within 5% of the real count, and refuses a width that cannot fit before allocating anything.
+TEST(GPT, TooLargeForMemoryIsRefusedBeforeAllocation) {
+  const GPTOptions options = GPTOptions().vocab(256).context(64).layers(8).heads(4).width(64);
+  const double bytes = 16.0 * GPT(options)->num_parameters();
+  set_memory_limit(static_cast<uint64_t>(1.05 * bytes));
+  EXPECT_NO_THROW(GPT{options});
+  set_memory_limit(static_cast<uint64_t>(0.95 * bytes));
+  EXPECT_THROW(GPT{options}, UsageError);
+  set_memory_limit(0);
+  try {
+    GPT huge(GPTOptions().width(1000000000));
+    ADD_FAILURE() << "no error";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("training a GPT of 4.8e+19 parameters would need about"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("lower model.width"), std::string::npos) << e.what();
+  }
 }

@@ -71,8 +71,10 @@ TEST_F(History, EachClaimShowsItsValueInEveryReproduction) {
   EXPECT_TRUE(contains(html, "1: PASS 1 &middot; 2: PASS 2 &middot; 3: FAIL 3"));
   EXPECT_TRUE(contains(html, "<b>renamed_since</b>")) << "a claim only older reproductions have";
   EXPECT_TRUE(contains(html, "<p class=\"meta\">1: PASS 0.5</p>"));
-  if (gnuplot_available()) {
-    EXPECT_TRUE(contains(html, "<g id=\"h0-gnuplot_canvas\">"));
+  if (gnuplot_available()) {  // one plot per claim, drawn by gnuplot
+    const std::vector<std::string> plots = test_support::svg_images(html);
+    EXPECT_EQ(plots.size(), 2u);  // "ratio <1" and "renamed_since"
+    for (const std::string& svg : plots) EXPECT_TRUE(contains(svg, "gnuplot_canvas"));
   }
   // The page is the newest reproduction's report, with the history before the paper sections.
   EXPECT_LT(html.find("id=\"history\""), html.find("<section id=\"paper-0\">"));

@@ -2,6 +2,7 @@
 // failing claim, a failed run, a run with a garbled summary.json and a missing directory.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -87,13 +88,10 @@ TEST_F(Report, ShowsClaimsVerdictsPlotsAndProblems) {
   EXPECT_TRUE(contains(html, "0.8765"));
   EXPECT_TRUE(contains(html, "&gt;= 0.8"));
   EXPECT_TRUE(contains(html, "[64, 128, 256]"));
-  // The SVG is inlined without its prolog, with ids made unique.
-  EXPECT_TRUE(contains(html, "<svg xmlns=\"http://www.w3.org/2000/svg\">"));
-  EXPECT_TRUE(contains(html, "loss curve"));
-  EXPECT_FALSE(contains(html, "<?xml"));
-  EXPECT_FALSE(contains(html, "<!DOCTYPE svg"));
-  EXPECT_TRUE(contains(html, "id='r0p0-gpPt0'"));
-  EXPECT_TRUE(contains(html, "href='#r0p0-gpPt0'"));
+  // The SVG is held in the page as an image, byte for byte.
+  EXPECT_TRUE(contains(html, "<img alt=\"loss.svg\" src=\"data:image/svg+xml;base64,"));
+  EXPECT_EQ(test_support::svg_images(html), std::vector<std::string>{read_file(ok_ + "/loss.svg")});
+  EXPECT_FALSE(contains(html, "loss curve")) << "no SVG markup in the page itself";
   // Config and the last 40 log lines.
   EXPECT_TRUE(contains(html, "name = &quot;a&lt;b&quot;"));
   EXPECT_TRUE(contains(html, "log line 10"));
@@ -137,4 +135,28 @@ TEST_F(Report, EmptyRunListStillWritesAPage) {
   write_report({}, root_ + "/empty.html", "nothing");
   EXPECT_TRUE(contains(read_file(root_ + "/empty.html"), "0 claims: 0 passed, 0 failed"));
   EXPECT_EQ(json::parse(claims_json({})), json::array());
+}
+
+// A downloaded run directory is data, never code: its SVG is an image (a browser runs no script
+// in it and follows none of its links), and files that are no regular file or are too large are
+// named in the page instead of being read or waited on.
+TEST_F(Report, FilesOfARunAreShownSafelyOrNamedAsUnreadable) {
+  const std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"><script>alert(2)</script>"
+                          "<foreignObject><iframe src=\"https://example.com\"></iframe></foreignObject></svg>";
+  write_file_atomic(ok_ + "/loss.svg", svg);
+  fs::remove(ok_ + "/log.txt");
+  fs::create_symlink("/dev/zero", ok_ + "/log.txt");
+  const std::string fifo = make_run("fifo");
+  ASSERT_EQ(::mkfifo((fifo + "/summary.json").c_str(), 0644), 0);
+  const std::string path = root_ + "/report.html";
+  write_report({ok_, fifo}, path, "unsafe");
+  const std::string html = read_file(path);
+
+  EXPECT_FALSE(contains(html, "<script")) << "the script is not markup of the page";
+  EXPECT_FALSE(contains(html, "onload"));
+  EXPECT_FALSE(contains(html, "<iframe"));
+  EXPECT_EQ(test_support::svg_images(html), std::vector<std::string>{svg});
+  EXPECT_TRUE(contains(html, "not shown: cannot read &#39;" + ok_ + "/log.txt&#39;: not a regular file"));
+  EXPECT_TRUE(contains(html, "fifo/summary.json&#39;: not a regular file"));
+  for (const std::string& p : test_support::html_problems(html)) ADD_FAILURE() << p;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cctype>
+#include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
@@ -43,13 +44,50 @@ inline bool entities_ok(const std::string& text) {
   return true;
 }
 
+// Whether `src` is an SVG held in the page: data:image/svg+xml;base64, then base64 digits.
+inline bool is_svg_data(const std::string& src) {
+  const std::string head = "data:image/svg+xml;base64,";
+  if (src.rfind(head, 0) != 0) return false;
+  for (size_t i = head.size(); i < src.size(); ++i)
+    if (!std::isalnum(static_cast<unsigned char>(src[i])) && src[i] != '+' && src[i] != '/' && src[i] != '=') return false;
+  return true;
+}
+
+// Decodes RFC 4648 base64 (padding ignored).
+inline std::string base64_decode(const std::string& text) {
+  std::string out;
+  uint32_t word = 0;
+  int bits = 0;
+  for (char c : text) {
+    const int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
+                : c == '+' ? 62 : c == '/' ? 63 : -1;
+    if (v < 0) continue;
+    word = word << 6 | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>(word >> bits & 0xFF);
+    }
+  }
+  return out;
+}
+
 }  // namespace detail
+
+// The SVG files a page holds as images (<img src="data:image/svg+xml;base64,...">), decoded, in order.
+inline std::vector<std::string> svg_images(const std::string& html) {
+  std::vector<std::string> svgs;
+  for (size_t at = html.find("<img "); at != std::string::npos; at = html.find("<img ", at + 1))
+    for (const std::string& src : detail::attribute_values(html.substr(at, html.find('>', at) - at), "src"))
+      if (detail::is_svg_data(src)) svgs.push_back(detail::base64_decode(src.substr(src.find(',') + 1)));
+  return svgs;
+}
 
 // The problems of a page, empty when it is sound: every element closed in order (void elements
 // and self-closing tags aside), no stray '<' or '&' in text, unique ids, every in-page reference
 // (href="#x", xlink:href="#x", url(#x)) naming an id of the page, and nothing to fetch: no script,
-// stylesheet link, frame, src attribute or url() to another resource; links leave the page only
-// to arxiv.org.
+// stylesheet link, frame, src attribute other than an SVG held in the page, or url() to another
+// resource; links leave the page only to arxiv.org.
 inline std::vector<std::string> html_problems(const std::string& html) {
   std::vector<std::string> problems, open;
   std::set<std::string> ids, refs;
@@ -91,7 +129,8 @@ inline std::vector<std::string> html_problems(const std::string& html) {
     }
     if (name == "script" || name == "iframe" || name == "link" || name == "object" || name == "embed")
       problems.push_back("<" + name + "> fetches or runs something");
-    if (!detail::attribute_values(tag, "src").empty()) problems.push_back("src= in <" + name + ">");
+    for (const std::string& src : detail::attribute_values(tag, "src"))
+      if (!detail::is_svg_data(src)) problems.push_back("src= in <" + name + "> that is not an SVG held in the page");
     for (const std::string& id : detail::attribute_values(tag, "id"))
       if (!ids.insert(id).second) problems.push_back("duplicate id " + id);
     for (const std::string& href : detail::attribute_values(tag, "href")) {

@@ -2,15 +2,34 @@
 // summary.json and printed by `lmlab info`.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace lmlab {
 
-// Sets LibTorch's intra-op thread count and, when the BLAS is OpenBLAS, its thread count (n >= 1);
-// returns LibTorch's count in effect.
+// The most threads set_threads accepts per core of the machine.
+constexpr int kThreadsPerCore = 4;
+
+// Sets LibTorch's intra-op thread count and, when the BLAS is OpenBLAS, its thread count
+// (1 <= n <= kThreadsPerCore x cores, else a UsageError); returns LibTorch's count in effect.
 int set_threads(int n);
+
+// The memory (bytes) a run may plan to use: set_memory_limit's value (the CLI's --max-memory), by
+// default 80% of the machine's physical memory.
+uint64_t memory_limit();
+// 0 restores the default.
+void set_memory_limit(uint64_t bytes);
+// UsageError when `bytes`, an estimate of what `what` needs, is above memory_limit(): the message
+// names both, and `fix` says what to lower. Called before the allocation, so a config that asks
+// for more than the machine has is refused at once rather than stopped by the OOM killer.
+void check_memory(const std::string& what, double bytes, const std::string& fix);
+// "16G", "512M", "64k" or a plain number of bytes (binary units, case-insensitive), for --max-memory;
+// UsageError on anything else.
+uint64_t parse_bytes(const std::string& text);
+// `bytes` for people: "1.5 GiB".
+std::string format_bytes(double bytes);
 
 // Makes glibc keep freed memory in the process (mmap threshold 32 MiB, the most glibc allows, and
 // trim threshold 1 GiB). By default every tensor above 128 KiB-32 MiB is a fresh mmap whose pages

@@ -18,6 +18,7 @@
 
 #include "lmlab/core/claims.h"
 #include "lmlab/core/config.h"
+#include "lmlab/core/error.h"
 #include "lmlab/core/plot.h"
 #include "lmlab/core/progress.h"
 #include "lmlab/core/value.h"
@@ -39,7 +40,8 @@ class RunContext {
   void log(const std::string& line);
   // A sink that writes lines to log.txt only (for Progress, which draws on the terminal itself).
   Progress::LineSink log_sink();
-  // One JSON object per line in metrics.jsonl.
+  // One JSON object per line in metrics.jsonl. A sweep point's rows are also stored with the point,
+  // so that a resumed run, which writes metrics.jsonl again from its start, replays them in order.
   void metric(const Row& row);
   // A named result in summary.json "results". Results must be deterministic for a given seed,
   // threads and SIMD level: no wall times here (log them as metrics).
@@ -51,13 +53,16 @@ class RunContext {
   void plot(const LinePlot& plot, const std::string& name);
   void plot(const ImageGrid& grid, const std::string& name);
 
-  // The row of sweep point `key`: stored if already finished, otherwise compute() and store it.
-  // With a bar, the point is one unit of it: skipped when stored, advanced when computed.
+  // The row of sweep point `key`: stored if already finished (its metric rows are logged again),
+  // otherwise compute() and store it with the metric rows it logged. With a bar, the point is one
+  // unit of it: skipped when stored, advanced when computed.
   Row sweep_point(const std::string& key, const std::function<Row()>& compute, Progress* bar = nullptr);
 
   const std::map<std::string, Value>& results() const { return results_; }
   const std::vector<Claim>& claims() const { return claims_; }
   const std::vector<std::string>& problems() const { return problems_; }
+  // How many sweep points were read back from points.jsonl rather than computed.
+  int reused_points() const { return reused_points_; }
 
  private:
   std::string dir_;
@@ -67,12 +72,26 @@ class RunContext {
   std::map<std::string, Value> results_;
   std::vector<Claim> claims_;
   std::vector<std::string> problems_;  // non-fatal problems (plots), reported in the summary
-  std::map<std::string, Row> finished_points_;
+  struct StoredPoint {
+    Row row;
+    std::vector<std::string> metrics;  // its metric rows as JSON lines
+  };
+  std::map<std::string, StoredPoint> finished_points_;
+  std::vector<std::string>* point_metrics_ = nullptr;  // the metrics of the point being computed
+  int reused_points_ = 0;
 };
 
-// The `key` field of a sweep row; InternalError if it is missing.
+// A sweep row without the field asked for, or with a field of another type: a bug when the row was
+// just computed, damage when it was read back from points.jsonl (the runner then reports a
+// DataError that says so).
+class SweepRowError : public InternalError {
+ public:
+  using InternalError::InternalError;
+};
+
+// The `key` field of a sweep row; SweepRowError if it is missing.
 const Value& row_value(const Row& row, const std::string& key);
-// The `key` field of a sweep row as a number; InternalError if it is missing or not a number.
+// The `key` field of a sweep row as a number; SweepRowError if it is missing or not a number.
 double row_number(const Row& row, const std::string& key);
 // row_number(row, key) of every row, in order: one column of a sweep's results.
 std::vector<double> column(const std::vector<Row>& rows, const std::string& key);

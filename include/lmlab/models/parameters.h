@@ -16,6 +16,11 @@ int64_t set_trainable(torch::nn::Module& module,
                       const std::function<bool(const std::string& name)>& trainable);
 
 int64_t count_parameters(const torch::nn::Module& module);
+
+// Refuses (check_memory, lmlab/core/env.h) a model of about `parameters` float32 scalars whose
+// training would not fit: 16 bytes each (weight, gradient and Adam's two moments). `fix` names the
+// options to lower. Models call it before allocating anything.
+void check_model_memory(const std::string& model, double parameters, const std::string& fix);
 int64_t count_trainable_parameters(const torch::nn::Module& module);
 
 }  // namespace lmlab
