@@ -8,7 +8,7 @@ PYTHON    ?= /usr/bin/python3
 LMLAB     := $(BUILD)/lmlab
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build python test smoke demo bench clean
+.PHONY: all deps configure build python test smoke demo bench sanitize clean
 
 all: build
 
@@ -51,5 +51,19 @@ bench: configure
 	cmake --build $(BUILD) -j $(JOBS)
 	BUILD=$(BUILD) PYTHON=$(PYTHON) ./bench/run.sh
 
+# The library, the CLI and the C++ tests under AddressSanitizer and UndefinedBehaviorSanitizer, in
+# their own build directory (the same ccache); any report fails the run. LibTorch itself is not
+# instrumented: leaks inside it and in the OpenMP runtime are suppressed (tests/sanitize/lsan.supp).
+SANITIZE_BUILD ?= build-sanitize
+sanitize: deps
+	cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLMLAB_SANITIZERS=ON \
+	  -DLMLAB_PYTHON=OFF $(CMAKE_FLAGS)
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cd $(SANITIZE_BUILD) && \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitize/lsan.supp:print_suppressions=0 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) $(SANITIZE_CTEST_FLAGS)
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD)

@@ -13,6 +13,7 @@
 #include "lmlab/models/mlp.h"
 #include "lmlab/models/parameters.h"
 #include "lmlab/models/weights.h"
+#include "lmlab/train/finite_check.h"
 #include "registry.h"
 
 namespace lmlab {
@@ -49,8 +50,11 @@ void run(RunContext& ctx) {
   const Config& cfg = ctx.config();
   const auto optim_options =
       plugged_optimizer_options(cfg, "adam", cfg.get_float("train.lr"), 0.0, derive_seed(ctx.seed(), "optim"));
-  const HoldoutSplit split =
-      split_off(load_fashion_mnist(ImageSplit::Train), cfg.get_int("validation"), derive_seed(ctx.seed(), "holdout"));
+  const ImageDataset all = load_fashion_mnist(ImageSplit::Train);
+  const int64_t validation = cfg.get_int("validation");
+  LMLAB_CHECK(validation >= 1 && validation < all.size(), UsageError, "validation must be from 1 to ",
+              all.size() - 1, " so that both the validation and the training set hold images; got ", validation);
+  const HoldoutSplit split = split_off(all, validation, derive_seed(ctx.seed(), "holdout"));
   const ImageDataset test = load_fashion_mnist(ImageSplit::Test);
   const ImageDataset& train = split.train;
   ctx.log("train " + std::to_string(train.size()) + ", validation " + std::to_string(split.holdout.size()) +
@@ -77,8 +81,10 @@ void run(RunContext& ctx) {
           torch::cross_entropy_loss(model->forward(x_all.index_select(0, idx)), train.labels.index_select(0, idx));
       opt.zero_grad();
       loss.backward();
+      const double value = loss.item<double>();
+      check_finite_loss(value, *model, (epoch - 1) * batches + b + 1, "lower train.lr");
       opt.step();
-      sum += loss.item<double>() * idx.size(0);
+      sum += value * idx.size(0);
       bar.advance(1, "epoch " + std::to_string(epoch));
     }
     const Eval val = evaluate(model, split.holdout);

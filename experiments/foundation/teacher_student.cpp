@@ -16,6 +16,7 @@
 #include "lmlab/core/seed.h"
 #include "lmlab/data/synthetic.h"
 #include "lmlab/models/mlp.h"
+#include "lmlab/train/finite_check.h"
 #include "registry.h"
 #include "common/optim_config.h"
 #include "common/stats.h"
@@ -37,8 +38,9 @@ Row train_student(RunContext& ctx, int64_t width, const RegressionData& train, c
     torch::Tensor loss = torch::mse_loss(student->forward(train.x), train.y);
     opt.zero_grad();
     loss.backward();
-    opt.step();
     train_mse = loss.item<double>();
+    check_finite_loss(train_mse, *student, step, "lower train.lr");
+    opt.step();
     if (step % log_every == 0 || step == steps) {
       ctx.metric({{"width", width}, {"step", step}, {"train_mse", train_mse}});
       bar.advance(step % log_every == 0 ? log_every : step % log_every, "mse " + std::to_string(train_mse));

@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -17,8 +19,28 @@ namespace lmlab {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Fault injection for tests: with LMLAB_FAIL_WRITES_AFTER=N in the environment, every write after
+// the first N (calls of write_file_atomic and append_line) writes half its bytes and fails with
+// ENOSPC, as on a full disk.
+bool inject_disk_full() {
+  static const long long allowed = [] {
+    const char* v = std::getenv("LMLAB_FAIL_WRITES_AFTER");
+    return v != nullptr && *v != '\0' ? std::atoll(v) : -1;
+  }();
+  static std::atomic<long long> writes{0};
+  return allowed >= 0 && writes++ >= allowed;
+}
+
 // Writes all of `data` to `fd`; false on error (errno set).
 bool write_all(int fd, const std::string& data) {
+  if (inject_disk_full()) {
+    if (::write(fd, data.data(), data.size() / 2) < 0) {
+      // the failure below is what is being injected
+    }
+    errno = ENOSPC;
+    return false;
+  }
   size_t off = 0;
   while (off < data.size()) {
     const ssize_t n = ::write(fd, data.data() + off, data.size() - off);

@@ -8,10 +8,12 @@ namespace lmlab {
 
 // Creates `dir` and its parents; DataError if that fails or `dir` is not writable.
 void make_directories(const std::string& dir);
-// Writes `content` to `path` through a temporary file in the same directory, then renames it, so
-// readers see the old file or the new one, never a partial one.
+// Writes `content` to `path` through a temporary file in the same directory (`path`.tmp.<pid>),
+// then renames it, so readers see the old file or the new one, never a partial one.
 void write_file_atomic(const std::string& path, const std::string& content);
-// Appends one line (a '\n' is added) and flushes it to the file.
+// Appends one line (a '\n' is added) and flushes it to the file. For tests, both writers obey
+// LMLAB_FAIL_WRITES_AFTER=N: the writes after the first N write half their bytes and fail with
+// ENOSPC, as on a full disk.
 void append_line(const std::string& path, const std::string& line);
 // The largest file read_file reads unless told otherwise: far above any run file lmlab writes.
 constexpr size_t kMaxReadBytes = size_t{256} << 20;

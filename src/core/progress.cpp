@@ -25,7 +25,14 @@ Progress::Progress(std::string label, int64_t total, LineSink sink, double inter
       last_line_(start_),
       last_draw_(start_) {}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  try {
+    finish();
+  } catch (...) {
+    // The last line could not be logged (a full disk): a destructor, often run while that very
+    // error unwinds the stack, must not end the process over it.
+  }
+}
 
 std::string Progress::format_seconds(double s) {
   char buf[32];

@@ -2,6 +2,7 @@
 #include "lmlab/core/runner.h"
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 
@@ -33,6 +34,16 @@ std::string new_run_dir(const std::string& root, const std::string& name, uint64
   for (int n = 2; file_exists(dir); ++n) dir = base + "-" + std::to_string(n);
   make_directories(dir);
   return dir;
+}
+
+// Removes the temporary files (NAME.tmp.PID) that an interrupted write_file_atomic left behind.
+void remove_stale_temporaries(const std::string& dir) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    const size_t at = name.rfind(".tmp.");
+    if (at != std::string::npos && name.find_first_not_of("0123456789", at + 5) == std::string::npos)
+      std::filesystem::remove(entry.path());
+  }
 }
 
 Json claim_json(const Claim& c) {
@@ -153,11 +164,12 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
     dir = new_run_dir(options.out_root, def.name, seed);
     Json manifest{{"experiment", def.name}, {"seed", seed}, {"quick", quick}, {"sweep", def.sweep},
                   {"threads", threads > 0 ? threads : at::get_num_threads()}};
-    write_file_atomic(dir + "/run.json", dump_json(manifest, 2) + "\n");
     write_file_atomic(dir + "/config.toml", config.to_toml());
+    write_file_atomic(dir + "/run.json", dump_json(manifest, 2) + "\n");  // last: it marks a run that can resume
   }
   const DirectoryLock lock(dir);
   std::filesystem::remove(dir + "/FAILED");
+  remove_stale_temporaries(dir);  // of writes a kill interrupted
 
   seed_everything(seed);
   RunContext ctx(dir, config, seed, quick);
@@ -168,10 +180,16 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
   const std::string started = utc_time(std::time(nullptr), "%Y-%m-%dT%H:%M:%SZ");
   const auto t0 = std::chrono::steady_clock::now();
   auto wall = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  // Best effort: when the failure is the disk itself, recording it fails too, and the error the
+  // caller sees stays the first one.
   auto record_failure = [&](const std::string& error) {
-    write_file_atomic(dir + "/FAILED", error + "\n");
-    write_summary(def, ctx, started, wall(), error);
-    ctx.log("run failed after " + Progress::format_seconds(wall()) + ": " + error);
+    try {
+      write_file_atomic(dir + "/FAILED", error + "\n");
+      write_summary(def, ctx, started, wall(), error);
+      ctx.log("run failed after " + Progress::format_seconds(wall()) + ": " + error);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "lmlab: the failure could not be recorded in %s: %s\n", dir.c_str(), e.what());
+    }
   };
   try {
     def.body(ctx);

@@ -1,10 +1,9 @@
 // The language-model training step (include/lmlab/train/lm_trainer.h).
 #include "lmlab/train/lm_trainer.h"
 
-#include <cmath>
-
 #include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
+#include "lmlab/train/finite_check.h"
 #include "lmlab/train/lr_schedule.h"
 
 namespace lmlab {
@@ -33,21 +32,10 @@ double LMTrainer::step(const TokenBatch& b) {
   optimizer_->zero_grad();
   l.loss.backward();
   const double loss = l.total_nats / static_cast<double>(l.tokens);
-  if (!std::isfinite(loss)) throw DataError(non_finite_message(loss));
+  check_finite_loss(loss, *model_, step_, "lower the learning rate (train.lr) or raise the warm-up");
   optimizer_->step();
   tokens_ += l.tokens;
   return loss;
-}
-
-std::string LMTrainer::non_finite_message(double loss) const {
-  std::string where = "no parameter's gradient is non-finite";
-  for (const auto& p : model_->named_parameters())
-    if (p.value().grad().defined() && !torch::isfinite(p.value().grad()).all().item<bool>()) {
-      where = "the gradient of " + p.key() + " is not finite";
-      break;
-    }
-  return "training diverged at step " + std::to_string(step_) + ": the loss is " + std::to_string(loss) + " and " +
-         where + "; lower the learning rate (train.lr) or raise the warm-up";
 }
 
 }  // namespace lmlab

@@ -96,6 +96,17 @@ TEST_F(Cli, UsageErrorsExitWithTwo) {
     EXPECT_EQ(r.code, 2) << bad << "\n" << r.output;
     EXPECT_NE(r.output.find(std::string(bad).substr(0, std::string(bad).find('='))), std::string::npos) << r.output;
   }
+  // Training that diverges stops at once, naming the step and the tensor, with the run marked failed.
+  Result nan = lmlab(std::string("run ") + kSweep + " --quick --threads 1 --set train.lr=1e30 --out nan");
+  EXPECT_EQ(nan.code, 3) << nan.output;
+  EXPECT_NE(nan.output.find("training diverged at step "), std::string::npos) << nan.output;
+  EXPECT_NE(nan.output.find("; lower train.lr"), std::string::npos) << nan.output;
+  EXPECT_TRUE(fs::exists(only_run(dir_ / "nan" / kSweep) / "FAILED"));
+  // A validation split that leaves nothing to train on.
+  Result all_validation = lmlab("run foundation.fmnist_mlp --quick --set validation=60000");
+  EXPECT_EQ(all_validation.code, 2) << all_validation.output;
+  EXPECT_NE(all_validation.output.find("validation must be from 1 to 59999"), std::string::npos)
+      << all_validation.output;
 }
 
 TEST_F(Cli, ConfigFileOverridesAndIsChecked) {

@@ -52,8 +52,6 @@ class LMTrainer {
   GPT& model() { return model_; }
 
  private:
-  std::string non_finite_message(double loss) const;
-
   GPT model_;
   LMTrainOptions options_;
   std::unique_ptr<TrainOptimizer> optimizer_;
