@@ -8,7 +8,7 @@ PYTHON    ?= /usr/bin/python3
 LMLAB     := $(BUILD)/lmlab
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build python test smoke demo bench sanitize clean
+.PHONY: all deps configure build python test smoke demo bench sanitize fuzz clean
 
 all: build
 
@@ -65,5 +65,18 @@ sanitize: deps
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) $(SANITIZE_CTEST_FLAGS)
 
+# libFuzzer on every parser of outside input (tests/fuzz/<name>_fuzz.cpp), FUZZ_SECONDS each, built
+# with clang in build-fuzz/. Each target starts from its checked-in corpus; the inputs that reached
+# new code are merged back into tests/fuzz/corpus/<name>/, a crash is saved in
+# tests/fuzz/crashes/<name>/; both are replayed by `make test` (tests/fuzz/replay_test.cpp).
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= config fortunes idx points
+fuzz:
+	./scripts/install-deps.sh --fuzz
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DLMLAB_FUZZ=ON $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	./scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf $(BUILD) $(SANITIZE_BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD) $(FUZZ_BUILD)

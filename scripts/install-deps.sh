@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package lmlab needs to build, test and run (see README.md).
+# Installs every Debian package lmlab needs to build, test and run (see README.md); with --fuzz,
+# also clang and its libFuzzer runtime, which only `make fuzz` needs.
 # Idempotent: packages already present are skipped. Uses sudo when not run as root.
 set -euo pipefail
 
@@ -12,6 +13,9 @@ PACKAGES=(
   pybind11-dev python3-dev python3-torch python3-numpy python3-pytest
   dataset-fashion-mnist fortunes
 )
+if [ "${1:-}" = "--fuzz" ]; then
+  PACKAGES+=(clang-14 libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

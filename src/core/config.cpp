@@ -1,6 +1,7 @@
 // Typed experiment configuration (include/lmlab/core/config.h).
 #include "lmlab/core/config.h"
 
+#include <cstdint>
 #include <sstream>
 
 #include <toml++/toml.h>
@@ -128,6 +129,35 @@ void insert_dotted(toml::table& root, const std::string& key, const Value& v) {
       v);
 }
 
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF):
+// config.toml is TOML, which holds only UTF-8, so a string that is not could not be read back.
+bool valid_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = byte(i);
+    const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    uint32_t cp = n == 1 ? c : c & (0x7F >> n);
+    for (size_t k = 1; k < n; ++k) {
+      if ((byte(i + k) & 0xC0) != 0x80) return false;
+      cp = cp << 6 | (byte(i + k) & 0x3F);
+    }
+    static const uint32_t kLeast[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kLeast[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n;
+  }
+  return true;
+}
+
+// The first string of `v` (a string or a string list) that is not valid UTF-8, if any.
+const std::string* invalid_utf8(const Value& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return valid_utf8(*s) ? nullptr : s;
+  if (const auto* list = std::get_if<StringList>(&v))
+    for (const std::string& s : *list)
+      if (!valid_utf8(s)) return &s;
+  return nullptr;
+}
+
 }  // namespace
 
 Config Config::from_toml(const std::string& text, const std::string& origin) {
@@ -179,6 +209,8 @@ void Config::validate(const std::string& key, Value& v, const std::string& origi
   LMLAB_CHECK(coerce(it->second, v), UsageError, origin, ": key '", key, "' takes a value of type ",
               type_name(it->second), ", got the ", type_name(v), " ", to_string(v),
               ". Valid keys:\n", describe_keys());
+  LMLAB_CHECK(invalid_utf8(v) == nullptr, UsageError, origin, ": the value of '", key,
+              "' is not valid UTF-8; config values are text that config.toml must hold");
 }
 
 void Config::assign(const std::string& key, Value v, const std::string& origin) {

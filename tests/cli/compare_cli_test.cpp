@@ -9,8 +9,10 @@
 
 #include "support/cli.h"
 #include "support/fake_runs.h"
+#include "support/html_check.h"
 
 namespace fs = std::filesystem;
+using lmlab::test_support::contains;
 using lmlab::test_support::fake_claim;
 using lmlab::test_support::fake_summary;
 using lmlab::test_support::write_fake_run;
@@ -39,9 +41,6 @@ class CompareCli : public lmlab::test_support::CliTest {
   }
 };
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 }  // namespace
 

@@ -140,3 +140,22 @@ TEST(Config, EmptyDefaultListTakesAnyListType) {
   c.set("weights=[0.5]");
   EXPECT_EQ(c.get_float_list("weights"), (FloatList{0.5}));
 }
+
+// config.toml holds only UTF-8: a value that is not (found by fuzzing, tests/fuzz/crashes/config)
+// is refused where it is given instead of being written in a form that reads back otherwise.
+TEST(Config, ValuesThatAreNotUtf8AreRefused) {
+  Config c = defaults();
+  for (const std::string bad : {"name=\xe3gelu", "name=\"a\xff\"", "name=\xed\xa0\x80", "name=\xc0\xaf"}) {
+    try {
+      c.set(bad);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("is not valid UTF-8"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(c.merge_toml("name = \"\xe3\"\n", "file.toml"), UsageError);
+  c.set("name=gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x98\x80");  // two-, three- and four-byte forms
+  Config d = defaults();
+  d.merge_toml(c.to_toml(), "roundtrip");
+  EXPECT_EQ(c.values(), d.values());
+}

@@ -26,10 +26,6 @@ using nlohmann::json;
 
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 const ClaimComparison* find_claim(const Comparison& c, const std::string& id) {
   for (const ClaimComparison& claim : c.claims)
     if (claim.id == id) return &claim;

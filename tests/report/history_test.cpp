@@ -19,10 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 class History : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -19,10 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 class Overview : public ::testing::Test {
  protected:
   void SetUp() override {

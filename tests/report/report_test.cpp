@@ -14,14 +14,11 @@
 #include "support/html_check.h"
 
 using namespace lmlab;
+using lmlab::test_support::contains;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 class Report : public ::testing::Test {
  protected:

@@ -9,6 +9,10 @@
 
 namespace lmlab::test_support {
 
+inline bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
 namespace detail {
 
 inline bool is_void_element(const std::string& name) {
