@@ -99,7 +99,7 @@ uint64_t parse_bytes(const std::string& text) {
   if (!unit.empty() && (unit.back() == 'b' || unit.back() == 'B')) unit.pop_back();  // "16GB", "16GiB"
   if (unit.size() == 2 && (unit[1] == 'i' || unit[1] == 'I')) unit.pop_back();
   const std::string units = "KMGT";
-  const size_t power = unit.empty() ? 0 : unit.size() == 1 ? units.find(std::toupper(unit[0])) + 1 : 0;
+  const size_t power = unit.empty() ? 0 : unit.size() == 1 ? units.find(static_cast<char>(std::toupper(static_cast<unsigned char>(unit[0])))) + 1 : 0;
   const double bytes = value * std::pow(1024.0, static_cast<double>(power));
   LMLAB_CHECK(used > 0 && std::isfinite(value) && value > 0 && (unit.empty() || power > 0) && bytes >= 1 &&
                   bytes < 1.8e19,
@@ -112,7 +112,7 @@ std::string format_bytes(double bytes) {
   int k = 0;
   while (bytes >= 1024 && k < 6) bytes /= 1024, ++k;
   char buf[48];
-  std::snprintf(buf, sizeof buf, k == 0 ? "%.0f %s" : "%.3g %s", bytes, units[k]);
+  std::snprintf(buf, sizeof buf, k == 0 ? "%.0f %s" : "%.4g %s", bytes, units[k]);
   return buf;
 }
 

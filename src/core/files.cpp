@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -78,7 +79,9 @@ void write_file_atomic(const std::string& path, const std::string& content) {
 void append_line(const std::string& path, const std::string& line) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   LMLAB_CHECK(fd >= 0, DataError, "cannot append to '", path, "': ", std::strerror(errno));
-  const bool ok = write_all(fd, line + "\n");  // one write: a line is never interleaved or torn
+  // One write: lines of concurrent writers never interleave; only a kill or a full disk in the
+  // middle of a long line can cut it (a resume drops such a line).
+  const bool ok = write_all(fd, line + "\n");
   const int saved = errno;
   ::close(fd);
   LMLAB_CHECK(ok, DataError, "cannot append to '", path, "': ", std::strerror(saved));
@@ -96,6 +99,7 @@ std::string read_file(const std::string& path, size_t max_bytes) {
   else if (static_cast<uint64_t>(st.st_size) > max_bytes)
     problem = std::to_string(st.st_size) + " bytes, more than the " + std::to_string(max_bytes) +
               " such a file may hold; is it the right file?";
+  if (problem.empty()) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // block as usual again
   std::string content;
   while (problem.empty()) {
     char buf[1 << 16];
@@ -120,11 +124,14 @@ DirectoryLock::DirectoryLock(const std::string& dir)
     : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
   LMLAB_CHECK(fd_ >= 0, DataError, "cannot open run directory '", dir, "': ", std::strerror(errno));
   if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
-  const int saved = errno;
+  if (errno != EWOULDBLOCK) {  // a filesystem without such locks (some NFS setups): go on unlocked
+    std::fprintf(stderr, "lmlab: note: cannot lock run directory '%s' (%s); run one process on it at a time\n",
+                 dir.c_str(), std::strerror(errno));
+    return;
+  }
   ::close(fd_);
-  LMLAB_CHECK(saved != EWOULDBLOCK, UsageError, "another lmlab process is running in '", dir,
-              "'; wait for it to finish (or stop it) before resuming this run");
-  throw DataError("cannot lock run directory '" + dir + "': " + std::strerror(saved));
+  throw UsageError("another lmlab process is running in '" + dir +
+                   "'; wait for it to finish (or stop it) before resuming this run");
 }
 
 DirectoryLock::~DirectoryLock() { ::close(fd_); }

@@ -46,4 +46,24 @@ Row row_from_json(const Json& j) {
   return row;
 }
 
+std::string point_line(const PointLine& point) {
+  Json j = Json::object();
+  j["key"] = point.key;
+  j["row"] = to_json(point.row);
+  j["metrics"] = Json::array();
+  for (const std::string& m : point.metrics) j["metrics"].push_back(Json::parse(m));
+  return dump_json(j);
+}
+
+PointLine point_from_line(const std::string& line) {
+  const Json j = Json::parse(line);
+  PointLine point{j.at("key").get<std::string>(), row_from_json(j.at("row")), {}, j.contains("metrics")};
+  if (point.has_metrics) {
+    const Json& metrics = j.at("metrics");
+    LMLAB_CHECK(metrics.is_array(), DataError, "expected a JSON array of metric rows, got ", metrics.dump());
+    for (const Json& m : metrics) point.metrics.push_back(dump_json(to_json(row_from_json(m))));
+  }
+  return point;
+}
+
 }  // namespace lmlab

@@ -1,18 +1,24 @@
 // Plots through gnuplot (include/lmlab/core/plot.h).
 //
 // Each render writes one gnuplot script to a temporary file: the data as inline datablocks, the
-// SVG output, then `replot` into the PNG. gnuplot runs through popen with stderr folded into the
-// captured output, which is quoted in the error when it exits non-zero.
+// SVG output, then `replot` into the PNG. gnuplot runs as a child process (no shell) with its
+// stdout and stderr captured, quoted in the error when it exits non-zero, and dies with lmlab, so a
+// killed run leaves no gnuplot writing into its directory.
 #include "lmlab/core/plot.h"
 
+#include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -97,18 +103,35 @@ void run_gnuplot(const std::string& script, const std::string& what) {
   const bool written = static_cast<bool>(std::ofstream(script_path) << script << std::flush);
 
   const std::string exe = gnuplot_executable();
-  FILE* pipe = written ? ::popen((shell_quote(exe) + " " + shell_quote(script_path) + " 2>&1").c_str(), "r")
-                       : nullptr;
-  std::string output;
-  if (pipe) {
-    char buf[4096];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) output.append(buf, n);
+  int out[2] = {-1, -1};
+  const pid_t parent = ::getpid();
+  const pid_t pid = written && ::pipe2(out, O_CLOEXEC) == 0 ? ::fork() : -1;
+  if (pid == 0) {  // the child: async-signal-safe calls only
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // lmlab died before the line above took effect
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(out[1], STDERR_FILENO);
+    ::execlp(exe.c_str(), exe.c_str(), script_path.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
   }
-  const int status = pipe ? ::pclose(pipe) : -1;
+  std::string output;
+  int status = -1;
+  if (out[1] >= 0) ::close(out[1]);
+  if (pid > 0) {
+    char buf[4096];
+    for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) != 0;) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;
+      output.append(buf, static_cast<size_t>(n));
+    }
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (out[0] >= 0) ::close(out[0]);
   std::error_code ec;
   fs::remove(script_path, ec);
   LMLAB_CHECK(written, DataError, "cannot write the gnuplot script '", script_path, "'");
-  LMLAB_CHECK(pipe, Error, "cannot start a shell to run gnuplot ('", exe, "')");
+  LMLAB_CHECK(pid > 0, Error, "cannot start gnuplot ('", exe, "'): ", std::strerror(errno));
 
   const int code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   LMLAB_CHECK(code != 126 && code != 127, Error, "cannot run gnuplot ('", exe, "') to draw ", what,
@@ -315,6 +338,12 @@ void render_image_grid(const ImageGrid& grid, const std::string& path_stem) {
        << "set xrange [-0.5:" << canvas_w - 0.5 << "]\nset yrange [" << canvas_h - 0.5 << ":-0.5]\n"
        << labels.str() << "plot $img matrix with image\n";
   render(body.str(), static_cast<int>(width), static_cast<int>(height), path_stem, true);
+  // Each image pixel stays a sharp square wherever the SVG is shown (as an <img>, a page's CSS
+  // cannot reach inside it).
+  std::string svg = read_file(path_stem + ".svg");
+  for (size_t at = svg.find("<image "); at != std::string::npos; at = svg.find("<image ", at + 1))
+    svg.insert(at + 7, "style='image-rendering:pixelated' ");
+  write_file_atomic(path_stem + ".svg", svg);
 }
 
 }  // namespace lmlab

@@ -17,35 +17,36 @@ const char kPointsFile[] = "points.jsonl";
 
 RunContext::RunContext(std::string dir, Config config, uint64_t seed, bool quick)
     : dir_(std::move(dir)), config_(std::move(config)), seed_(seed), quick_(quick) {
-  // The body runs again from its start, so metrics.jsonl is written again from its start: reused
-  // points replay their stored metric rows, the rest log theirs as they run.
-  if (file_exists(path("metrics.jsonl"))) write_file_atomic(path("metrics.jsonl"), "");
   const std::string points = path(kPointsFile);
-  if (!file_exists(points)) return;
-  const std::string text = read_file(points);
-  std::istringstream in(text);
-  std::string kept;  // the readable lines
-  bool damaged = !text.empty() && text.back() != '\n';
-  int line_no = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++line_no;
-    if (line.empty()) continue;
-    try {
-      const Json j = Json::parse(line);
-      StoredPoint& point = finished_points_[j.at("key").get<std::string>()];
-      point.row = row_from_json(j.at("row"));
-      point.metrics.clear();
-      for (const Json& m : j.value("metrics", Json::array())) point.metrics.push_back(dump_json(m));
-      kept += line + "\n";
-    } catch (const std::exception& e) {
-      // A line torn by a crash is the only expected damage: that point is simply recomputed.
-      damaged = true;
-      log("warning: " + points + ":" + std::to_string(line_no) + " is unreadable (" + e.what() +
-          "); that point will be recomputed");
+  bool replay = true;  // every stored point has its metric rows
+  if (file_exists(points)) {
+    const std::string text = read_file(points);
+    std::istringstream in(text);
+    std::string kept;  // the readable lines
+    bool damaged = !text.empty() && text.back() != '\n';
+    int line_no = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++line_no;
+      if (line.empty()) continue;
+      try {
+        PointLine point = point_from_line(line);
+        replay = replay && point.has_metrics;
+        finished_points_[point.key] = StoredPoint{std::move(point.row), std::move(point.metrics)};
+        kept += line + "\n";
+      } catch (const std::exception& e) {
+        // A line torn by a crash is the only expected damage: that point is simply recomputed.
+        damaged = true;
+        log("warning: " + points + ":" + std::to_string(line_no) + " is unreadable (" + e.what() +
+            "); that point will be recomputed");
+      }
     }
+    // Without the damaged lines, so that the next point is appended on a line of its own.
+    if (damaged) write_file_atomic(points, kept);
   }
-  // Without the damaged lines, so that the next point is appended on a line of its own.
-  if (damaged) write_file_atomic(points, kept);
+  // The body runs again from its start, so metrics.jsonl is written again from its start: reused
+  // points replay their stored metric rows, the rest log theirs as they run. (Points stored before
+  // they kept their rows replay nothing: then metrics.jsonl is appended to, as it was then.)
+  if (replay && file_exists(path("metrics.jsonl"))) write_file_atomic(path("metrics.jsonl"), "");
 }
 
 std::string RunContext::path(const std::string& file) const { return dir_ + "/" + file; }
@@ -113,12 +114,7 @@ Row RunContext::sweep_point(const std::string& key, const std::function<Row()>& 
     throw;
   }
   point_metrics_ = outer;
-  Json j = Json::object();
-  j["key"] = key;
-  j["row"] = to_json(point.row);
-  j["metrics"] = Json::array();
-  for (const std::string& line : point.metrics) j["metrics"].push_back(Json::parse(line));
-  append_line(path(kPointsFile), dump_json(j));
+  append_line(path(kPointsFile), point_line({key, point.row, point.metrics}));
   finished_points_[key] = point;
   if (bar) bar->advance(1);
   return point.row;

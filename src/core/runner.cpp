@@ -1,10 +1,15 @@
 // Running one experiment into its run directory (include/lmlab/core/runner.h).
 #include "lmlab/core/runner.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <thread>
 
 #include <torch/torch.h>
 
@@ -30,18 +35,25 @@ std::string utc_time(std::time_t t, const char* format) {
 std::string new_run_dir(const std::string& root, const std::string& name, uint64_t seed) {
   const std::string base = root + "/" + name + "/" + utc_time(std::time(nullptr), "%Y%m%d-%H%M%S") +
                            "-s" + std::to_string(seed);
+  make_directories(root + "/" + name);
   std::string dir = base;
-  for (int n = 2; file_exists(dir); ++n) dir = base + "-" + std::to_string(n);
-  make_directories(dir);
+  // mkdir claims a name atomically: two runs started in the same second get distinct directories.
+  for (int n = 2; ::mkdir(dir.c_str(), 0755) != 0; ++n) {
+    LMLAB_CHECK(errno == EEXIST, DataError, "cannot create directory '", dir, "': ", std::strerror(errno),
+                ". Choose a writable location (for runs: --out DIR)");
+    dir = base + "-" + std::to_string(n);
+  }
   return dir;
 }
 
-// Removes the temporary files (NAME.tmp.PID) that an interrupted write_file_atomic left behind.
+// Removes the temporary files that an interrupted write left behind: NAME.tmp.PID of
+// write_file_atomic and NAME.tmp-PID-N of a plot.
 void remove_stale_temporaries(const std::string& dir) {
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
-    const size_t at = name.rfind(".tmp.");
-    if (at != std::string::npos && name.find_first_not_of("0123456789", at + 5) == std::string::npos)
+    const size_t at = name.rfind(".tmp");
+    if (at != std::string::npos && at + 5 < name.size() && (name[at + 4] == '.' || name[at + 4] == '-') &&
+        name.find_first_not_of("0123456789-", at + 5) == std::string::npos)
       std::filesystem::remove(entry.path());
   }
 }
@@ -148,8 +160,14 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
     seed = m.seed;
     quick = m.quick;
     // Results depend on the thread count (reduction order), so a resumed run keeps the run's own.
-    if (threads <= 0) threads = m.threads;
-    else if (m.threads > 0 && threads != m.threads)
+    const int most = kThreadsPerCore * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (threads <= 0 && m.threads > most) {  // recorded on a larger machine
+      threads = most;
+      thread_note = "note: the run started with " + std::to_string(m.threads) + " threads, more than this machine " +
+                    "takes; it resumes with " + std::to_string(most) + ", so new points may differ in the last bits";
+    } else if (threads <= 0) {
+      threads = m.threads;
+    } else if (m.threads > 0 && threads != m.threads)
       thread_note = "note: the run started with " + std::to_string(m.threads) + " threads and resumes with " +
                     std::to_string(threads) + "; the points computed now may differ in the last bits from an "
                     "uninterrupted run";
@@ -187,7 +205,7 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
       write_file_atomic(dir + "/FAILED", error + "\n");
       write_summary(def, ctx, started, wall(), error);
       ctx.log("run failed after " + Progress::format_seconds(wall()) + ": " + error);
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       std::fprintf(stderr, "lmlab: the failure could not be recorded in %s: %s\n", dir.c_str(), e.what());
     }
   };

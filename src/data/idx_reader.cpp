@@ -37,7 +37,9 @@ class GzReader {
   explicit GzReader(const std::string& path) : path_(path) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) fail(path, "file not found");
-    file_bytes_ = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+    const uintmax_t bytes = std::filesystem::file_size(path, ec);
+    if (ec) fail(path, detail::concat("cannot read its size (", ec.message(), ")"));
+    file_bytes_ = static_cast<int64_t>(bytes);
     file_ = gzopen(path.c_str(), "rb");
     if (file_ == nullptr) fail(path, detail::concat("cannot open (", std::strerror(errno), ")"));
   }

@@ -103,7 +103,7 @@ class FaultInjection : public ::testing::Test {
   static void expect_whole(const fs::path& dir, bool torn_ok, bool finished) {
     for (const auto& e : fs::directory_iterator(dir)) {
       const std::string name = e.path().filename().string();
-      if (name.find(".tmp.") != std::string::npos) {
+      if (name.find(".tmp") != std::string::npos) {  // NAME.tmp.PID of a write, NAME.tmp-PID-N of a plot
         EXPECT_FALSE(finished) << "temporary file left: " << e.path();
         continue;
       }
@@ -169,7 +169,7 @@ TEST_F(FaultInjection, FullDiskFailsWithTheDataErrorAndKeepsWhatWasWritten) {
   ASSERT_EQ(finish(start(tiny(root_ / "done"))), 0);
   const fs::path done = run_dir(root_ / "done");
   int failed = 0;
-  // Every write number of a fresh run, until the run needs no more writes than allowed.
+  // Every third write of a fresh run fails first, until the run needs no more writes than allowed.
   for (long after = 0;; after += 3) {
     SCOPED_TRACE("writes allowed: " + std::to_string(after));
     const fs::path out = root_ / ("w" + std::to_string(after));

@@ -23,5 +23,6 @@ LMLAB_FUZZ_TARGET(fortunes) {
     }
   } catch (const lmlab::Error&) {
   }
+  std::filesystem::remove_all(dir);
   return 0;
 }

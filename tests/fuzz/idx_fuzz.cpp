@@ -18,5 +18,6 @@ LMLAB_FUZZ_TARGET(idx) {
     if (t.scalar_type() != torch::kUInt8 || t.dim() < 1 || t.dim() > 4) lmlab::fuzz::property_broken("bad tensor");
   } catch (const lmlab::Error&) {
   }
+  std::filesystem::remove(path);
   return 0;
 }
