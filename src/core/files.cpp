@@ -25,12 +25,12 @@ namespace {
 // the first N (calls of write_file_atomic and append_line) writes half its bytes and fails with
 // ENOSPC, as on a full disk.
 bool inject_disk_full() {
-  static const long long allowed = [] {
-    const char* v = std::getenv("LMLAB_FAIL_WRITES_AFTER");
-    return v != nullptr && *v != '\0' ? std::atoll(v) : -1;
-  }();
+  const char* allowed = std::getenv("LMLAB_FAIL_WRITES_AFTER");
+  if (allowed == nullptr || *allowed == '\0') return false;
   static std::atomic<long long> writes{0};
-  return allowed >= 0 && writes++ >= allowed;
+  static std::atomic<pid_t> counting{0};
+  if (counting.exchange(::getpid()) != ::getpid()) writes = 0;  // a forked child counts its own writes
+  return writes++ >= std::atoll(allowed);
 }
 
 // Writes all of `data` to `fd`; false on error (errno set).
