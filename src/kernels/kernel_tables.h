@@ -1,7 +1,7 @@
 // Private header: not part of lmlab's API. The kernel tables of each family and ISA, defined in
 // {scalar,avx2,avx512}/<family>_<isa>.cpp (one file per family and ISA, compiled with that ISA's
 // flags), and the choice among them by SIMD level (onebit.cpp, flash_attention.cpp,
-// ntk_attention.cpp).
+// ntk_attention.cpp, optim_step.cpp).
 #pragma once
 
 #include <stdexcept>
@@ -11,6 +11,7 @@
 #include "lmlab/kernels/flash_attention.h"
 #include "lmlab/kernels/ntk_attention.h"
 #include "lmlab/kernels/onebit.h"
+#include "lmlab/kernels/optim_step.h"
 
 namespace lmlab::kernels {
 
@@ -19,6 +20,8 @@ extern const OneBitKernels kOneBitScalar, kOneBitAvx2, kOneBitAvx512, kOneBitAvx
 // attention_<isa>.cpp
 extern const FlashAttentionKernels kFlashAttentionScalar, kFlashAttentionAvx2, kFlashAttentionAvx512;
 extern const NtkAttentionKernels kNtkAttentionScalar, kNtkAttentionAvx2, kNtkAttentionAvx512;
+// optim_<isa>.cpp
+extern const OptimKernels kOptimScalar, kOptimAvx2;
 
 // The table of `level`; std::invalid_argument naming `who` when the CPU lacks the level.
 template <class Table>

@@ -28,18 +28,10 @@ double DeltaBarDelta::change(double lr, double s) const {
   return 0;
 }
 
-double DeltaBarDelta::adapt(double lr, const TensorList& grads, GroupState& state) {
+double DeltaBarDelta::adapt(double lr, const Inner& inner, GroupState& state) {
   if (state.average.empty()) return lr;
-  const double s = global_dot(grads, state.average);
-  state.last_change = change(lr, s);
+  state.last_change = change(lr, inner.g_average);
   return lr + state.last_change;
-}
-
-void DeltaBarDelta::observe(const TensorList& direction, GroupState& state) {
-  if (state.average.empty())
-    for (const auto& d : direction) state.average.push_back(torch::zeros_like(d));
-  for (size_t i = 0; i < direction.size(); ++i)
-    state.average[i].mul_(options_.theta()).add_(direction[i], 1 - options_.theta());
 }
 
 }  // namespace lmlab::optim

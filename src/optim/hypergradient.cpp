@@ -18,9 +18,9 @@ Hypergradient::Hypergradient(torch::optim::Optimizer& base, HypergradientOptions
   options.validate();
 }
 
-double Hypergradient::adapt(double lr, const TensorList& grads, GroupState& state) {
+double Hypergradient::adapt(double lr, const Inner& inner, GroupState& state) {
   if (state.direction.empty()) return lr;
-  return lr + options_.beta() * global_dot(grads, state.direction);
+  return lr + options_.beta() * inner.g_direction;
 }
 
 }  // namespace lmlab::optim

@@ -47,6 +47,13 @@ std::vector<double> LrAdapter::lrs() const {
   return out;
 }
 
+double LrAdapter::next_lr(size_t group, double g_g, const Inner& inner) {
+  auto& options = base_.param_groups()[group].options();
+  LMLAB_CHECK(std::isfinite(g_g), DataError, "the gradient of a parameter of group ", group, " holds NaN or Inf at step ",
+              steps_ + 1, " (lr ", options.get_lr(), "); lower the learning rate or its bound lr_max, or clip gradients");
+  return std::clamp(adapt(options.get_lr(), inner, groups_[group]), bounds_.lr_min(), bounds_.lr_max());
+}
+
 torch::Tensor LrAdapter::step(const std::function<torch::Tensor()>& closure) {
   torch::Tensor loss;
   if (closure) {
@@ -56,6 +63,13 @@ torch::Tensor LrAdapter::step(const std::function<torch::Tensor()>& closure) {
   auto& groups = base_.param_groups();
   LMLAB_CHECK(groups.size() == groups_.size(), UsageError, "the optimizer gained parameter groups after the "
               "learning-rate adapter was made; make the adapter after the last add_param_group");
+  if (through_ == nullptr && MomentumStep::applies(base_)) {
+    MomentumStep m(base_);
+    fused_step(m);
+    ++steps_;
+    return loss;
+  }
+  const double theta = average_theta();
   std::vector<TensorList> params(groups.size()), before(groups.size());
   {
     torch::NoGradGuard no_grad;
@@ -69,13 +83,11 @@ torch::Tensor LrAdapter::step(const std::function<torch::Tensor()>& closure) {
         before[i].push_back(j < spare.size() && spare[j].sizes() == p.sizes() ? spare[j].copy_(p) : p.clone());
         grads.push_back(params[i][j].grad().detach());
       }
-      // ||g||^2 is finite exactly when every entry is (one pass, no mask).
-      LMLAB_CHECK(std::isfinite(global_dot(grads, grads)), DataError, "the gradient of a parameter of group ", i,
-                  " holds NaN or Inf at step ", steps_ + 1, " (lr ", groups[i].options().get_lr(),
-                  "); lower the learning rate or its bound lr_max, or clip gradients");
-      const double lr = std::clamp(adapt(groups[i].options().get_lr(), grads, groups_[i]), bounds_.lr_min(),
-                                   bounds_.lr_max());
-      groups[i].options().set_lr(lr);
+      const GroupState& state = groups_[i];
+      Inner inner;
+      if (uses_direction() && !state.direction.empty()) inner.g_direction = global_dot(grads, state.direction);
+      if (!state.average.empty()) inner.g_average = global_dot(grads, state.average);
+      groups[i].options().set_lr(next_lr(i, global_dot(grads, grads), inner));  // ||g||^2 finite iff every entry is
     }
   }
   if (through_ != nullptr) through_->step();
@@ -87,11 +99,38 @@ torch::Tensor LrAdapter::step(const std::function<torch::Tensor()>& closure) {
     const double lr = groups[i].options().get_lr();
     TensorList& d = before[i];  // d_t = (theta_before - theta_after) / lr_t, in place
     for (size_t j = 0; j < d.size(); ++j) d[j].sub_(params[i][j].detach()).div_(lr);
-    observe(d, groups_[i]);
-    groups_[i].spare = std::move(groups_[i].direction);
-    groups_[i].direction = std::move(d);
+    GroupState& state = groups_[i];
+    if (theta >= 0) {
+      if (state.average.empty())
+        for (const auto& t : d) state.average.push_back(torch::zeros_like(t));
+      for (size_t j = 0; j < d.size(); ++j) state.average[j].mul_(theta).add_(d[j], 1 - theta);
+    }
+    state.spare = state.borrowed ? TensorList{} : std::move(state.direction);
+    state.direction = std::move(d);
+    state.borrowed = false;
   }
   return loss;
+}
+
+void LrAdapter::fused_step(MomentumStep& m) {
+  const double theta = average_theta();
+  std::vector<TensorList> averages;
+  for (auto& state : groups_) averages.push_back(std::move(state.average));
+  m.update(theta >= 0 ? &averages : nullptr, theta);
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    GroupState& state = groups_[i];
+    const auto& group = m.groups()[i];
+    Inner inner;
+    if (!state.direction.empty()) inner.g_direction = group.dots.g_buffer_before;  // d_{t-1} = b_{t-1}
+    inner.g_average = group.dots.g_average_before;
+    state.average = std::move(averages[i]);
+    if (group.params.empty()) continue;
+    base_.param_groups()[i].options().set_lr(next_lr(i, group.dots.g_g, inner));
+    state.direction = group.buffers;  // d_t = b_t: the buffers themselves, which the next step reads
+    state.borrowed = true;
+    state.spare.clear();
+  }
+  m.along();
 }
 
 void LrAdapter::save(torch::serialize::OutputArchive& archive) const {
@@ -109,16 +148,21 @@ void LrAdapter::save(torch::serialize::OutputArchive& archive) const {
 void LrAdapter::load(torch::serialize::InputArchive& archive) {
   for (size_t i = 0; i < groups_.size(); ++i) {
     const std::string g = "group" + std::to_string(i) + ".";
-    torch::Tensor t;
-    archive.read(g + "lr", t);  // LibTorch's Optimizer::load keeps the constructor's lr
-    base_.param_groups()[i].options().set_lr(t.item<double>());
-    archive.read(g + "last_change", t);
-    groups_[i].last_change = t.item<double>();
-    groups_[i].direction.clear(), groups_[i].average.clear();
-    for (size_t j = 0; archive.try_read(g + "direction." + std::to_string(j), t); ++j)
-      groups_[i].direction.push_back(t.clone());
-    for (size_t j = 0; archive.try_read(g + "average." + std::to_string(j), t); ++j)
-      groups_[i].average.push_back(t.clone());
+    // Each read into a fresh tensor: reading into a defined one resizes its (fixed) storage.
+    torch::Tensor lr, last_change;
+    archive.read(g + "lr", lr);  // LibTorch's Optimizer::load keeps the constructor's lr
+    base_.param_groups()[i].options().set_lr(lr.item<double>());
+    archive.read(g + "last_change", last_change);
+    groups_[i].last_change = last_change.item<double>();
+    groups_[i].direction.clear(), groups_[i].average.clear(), groups_[i].borrowed = false;
+    for (const char* kind : {"direction.", "average."}) {
+      auto& list = kind[0] == 'd' ? groups_[i].direction : groups_[i].average;
+      for (size_t j = 0;; ++j) {
+        torch::Tensor t;
+        if (!archive.try_read(g + kind + std::to_string(j), t)) break;
+        list.push_back(t.clone());
+      }
+    }
   }
 }
 

@@ -3,10 +3,10 @@
 
 namespace lmlab::optim {
 
-double RDBD::adapt(double lr, const TensorList& grads, GroupState& state) {
+double RDBD::adapt(double lr, const Inner& inner, GroupState& state) {
   if (state.average.empty()) return lr;
   const double previous = state.last_change;
-  const double s = global_dot(grads, state.average);
+  const double s = inner.g_average;
   if (previous != 0 && s != 0 && (s > 0) != (previous > 0)) {
     lr -= previous;  // regret: restore the lr the previous adjustment replaced
     ++regrets_;

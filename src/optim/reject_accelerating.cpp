@@ -47,6 +47,19 @@ void RejectAccelerating::adjust(const Snapshot& s, const TensorList& u) {
   take_step(s, plain);
 }
 
+void RejectAccelerating::fused_step(MomentumStep& m) {
+  m.update();
+  // The direction per unit lr is b exactly, so a = b - g carries no rounding of an observed step.
+  const auto d = m.dots();
+  const double ag = d.g_buffer - d.g_g, aa = d.buffer_buffer - 2 * d.g_buffer + d.g_g;
+  if (ag < 0 && aa > 1e-18 * d.g_g) {
+    ++rejected_;
+    m.gradient();
+  } else {
+    m.along();
+  }
+}
+
 void RejectAccelerating::save(torch::serialize::OutputArchive& archive) const {
   StepWrapper::save(archive);
   archive.write("rejected", torch::tensor(rejected_));

@@ -25,6 +25,12 @@ torch::Tensor StepWrapper::step(const std::function<torch::Tensor()>& closure) {
     torch::AutoGradMode enable(true);
     loss = closure();
   }
+  if (MomentumStep::applies(base_)) {
+    MomentumStep m(base_);
+    ++steps_;  // as on the observed path: the rule runs with the step counted
+    fused_step(m);
+    return loss;
+  }
   Snapshot s;
   {
     torch::NoGradGuard no_grad;

@@ -25,8 +25,8 @@ class DeltaBarDelta : public LrAdapter {
   DeltaBarDelta(torch::optim::Optimizer& base, DeltaBarDeltaOptions options = {}, StepWrapper* through = nullptr);
 
  protected:
-  double adapt(double lr, const TensorList& grads, GroupState& state) override;
-  void observe(const TensorList& direction, GroupState& state) override;
+  double adapt(double lr, const Inner& inner, GroupState& state) override;
+  double average_theta() const override { return options_.theta(); }
   // The rule's change of `lr` for the agreement sign s (+kappa, -phi lr or 0).
   double change(double lr, double s) const;
 

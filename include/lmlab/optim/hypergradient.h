@@ -21,7 +21,8 @@ class Hypergradient : public LrAdapter {
   Hypergradient(torch::optim::Optimizer& base, HypergradientOptions options = {}, StepWrapper* through = nullptr);
 
  protected:
-  double adapt(double lr, const TensorList& grads, GroupState& state) override;
+  double adapt(double lr, const Inner& inner, GroupState& state) override;
+  bool uses_direction() const override { return true; }
 
  private:
   HypergradientOptions options_;

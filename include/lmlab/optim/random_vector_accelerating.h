@@ -7,7 +7,11 @@
 // the accelerating branch of the unified direction (acceleration.h): <d, u> = ||u||^2 (1 + 2 cos^2
 // theta) >= ||u||^2 and E[d] = (1 + 2 / dim) u (E[v^ v^T] = I / dim, in both variants by symmetry).
 // Applied to the base direction, so it runs on top of any optimizer (the paper's appendix applies
-// it to Adam). The draws come from the wrapper's own generator (seed), saved with save().
+// it to Adam). Full-space draws come from lmlab's vectorised Gaussian (kernels/optim_step.h),
+// keyed by (seed, step) and indexed by coordinate, so they need no generator state and do not
+// depend on the thread count; over SGD with momentum the draw is fused with its inner products
+// (momentum_step.h). Subspace draws pick their k coordinates and values with the wrapper's own
+// LibTorch generator. The seed and the generator are saved with save().
 #pragma once
 
 #include <cstdint>
@@ -30,13 +34,23 @@ class RandomVectorAccelerating : public StepWrapper {
 
  protected:
   void adjust(const Snapshot& s, const TensorList& u) override;
+  void fused_step(MomentumStep& m) override;
 
  private:
-  // v over the shapes of u: Gaussian everywhere, or on subspace_dim random coordinates.
-  TensorList draw(const TensorList& u);
+  // Whether draws over the shapes of `like` live on subspace_dim coordinates (fewer than all).
+  bool in_subspace(const TensorList& like) const;
+  // v over the shapes of `like`: Gaussian everywhere, or on subspace_dim random coordinates.
+  TensorList draw(const TensorList& like);
+  // This step's full-space draw into float32 tensors of the shapes of `like` (reusing the last
+  // step's); returns sum_i weights[i] <v_i, x_i> (with x, one float32 tensor per entry) and <v, v>.
+  // Tensor i's coordinates are draws start_i + k of the stream, start_i the sizes before it, each
+  // rounded up to even.
+  kernels::GaussianDots fill(const TensorList& like, const TensorList* x = nullptr,
+                             const std::vector<double>& weights = {});
 
   RandomVectorAcceleratingOptions options_;
   torch::Generator generator_;
+  TensorList scratch_;  // the full-space draws, reused from step to step
 };
 
 }  // namespace lmlab::optim

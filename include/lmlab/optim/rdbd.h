@@ -21,7 +21,7 @@ class RDBD : public DeltaBarDelta {
   int64_t regrets() const { return regrets_; }
 
  protected:
-  double adapt(double lr, const TensorList& grads, GroupState& state) override;
+  double adapt(double lr, const Inner& inner, GroupState& state) override;
 
  private:
   int64_t regrets_ = 0;

@@ -27,6 +27,7 @@ class RejectAccelerating : public StepWrapper {
 
  protected:
   void adjust(const Snapshot& s, const TensorList& u) override;
+  void fused_step(MomentumStep& m) override;
 
  private:
   int64_t rejected_ = 0;

@@ -3,7 +3,9 @@
 // it copies the parameters; after it, u = theta_before - theta_after is the step the base took
 // (its learning rate included); the wrapper's rule may then replace the step. Parameters without a
 // gradient are left to the base optimizer. Inner products are global over all parameters
-// (acceleration.h).
+// (acceleration.h). Over SGD with momentum on float32 parameters the step is not observed but
+// taken by MomentumStep (momentum_step.h), whose fused passes give the rule the direction and its
+// inner products directly; the rule is the same, the trajectory equal up to float rounding.
 #pragma once
 
 #include <functional>
@@ -12,6 +14,7 @@
 #include <torch/torch.h>
 
 #include "lmlab/optim/acceleration.h"
+#include "lmlab/optim/momentum_step.h"
 
 namespace lmlab::optim {
 
@@ -46,6 +49,9 @@ class StepWrapper {
   virtual void adjust(const Snapshot& s, const TensorList& u) = 0;
   // params_i = before_i - d_i.
   static void take_step(const Snapshot& s, const TensorList& d);
+  // The rule over the fused SGD-momentum step: advance it (m.update()), then move the parameters
+  // (m.along(), m.gradient()). Its direction per unit lr is the momentum buffer b, u = lr b.
+  virtual void fused_step(MomentumStep& m) = 0;
 
  private:
   torch::optim::Optimizer& base_;
