@@ -1,6 +1,12 @@
 // Random Vector Accelerating (include/lmlab/optim/random_vector_accelerating.h).
 #include "lmlab/optim/random_vector_accelerating.h"
 
+#include <algorithm>
+#include <mutex>
+#include <unordered_set>
+
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
 #include "lmlab/kernels/optim_step.h"
@@ -19,8 +25,7 @@ kernels::GaussianDots RandomVectorAccelerating::fill(const TensorList& like, con
                                                      const std::vector<double>& weights) {
   if (scratch_.size() != like.size()) scratch_.assign(like.size(), torch::Tensor());
   const auto& kernels = kernels::optim_kernels();
-  // A stream per (seed, step): the kernel mixes the key, so neighbouring steps are unrelated.
-  const uint64_t key = derive_seed(options_.seed(), "rva draw") ^ uint64_t(steps());
+  const uint64_t key = stream_key();
   uint64_t count = 0;
   for (const auto& t : like) count += uint64_t(t.numel() + 1) / 2 * 2;
   LMLAB_CHECK(count <= (uint64_t(1) << 32), UsageError, "RandomVectorAccelerating draws at most 2^32 coordinates "
@@ -48,19 +53,43 @@ bool RandomVectorAccelerating::in_subspace(const TensorList& like) const {
   return options_.subspace_dim() > 0 && options_.subspace_dim() < total;
 }
 
+uint64_t RandomVectorAccelerating::stream_key() const {
+  return derive_seed(options_.seed(), "rva draw") ^ uint64_t(steps());  // the kernel mixes the key
+}
+
+RandomVectorAccelerating::SubspaceDraw RandomVectorAccelerating::draw_subspace(int64_t total) {
+  const int64_t k = options_.subspace_dim();
+  SubspaceDraw d;
+  {
+    // Floyd's algorithm: k distinct coordinates with k draws.
+    std::unordered_set<int64_t> chosen(2 * k);
+    auto* gen = at::check_generator<at::CPUGeneratorImpl>(generator_);
+    std::lock_guard<std::mutex> lock(generator_.mutex());
+    for (int64_t j = total - k; j < total; ++j) {
+      const auto t = int64_t(gen->random64() % uint64_t(j + 1));
+      if (!chosen.insert(t).second) chosen.insert(j);
+    }
+    d.coords.assign(chosen.begin(), chosen.end());
+  }
+  std::sort(d.coords.begin(), d.coords.end());
+  d.values.resize(k);
+  kernels::optim_kernels().gaussian_fill(d.values.data(), nullptr, k, 0, stream_key());
+  return d;
+}
+
 TensorList RandomVectorAccelerating::draw(const TensorList& like) {
-  int64_t total = 0;
-  for (const auto& t : like) total += t.numel();
   if (!in_subspace(like)) {
     fill(like);
     TensorList v;
     for (size_t i = 0; i < like.size(); ++i) v.push_back(scratch_[i].to(like[i].scalar_type()));
     return v;
   }
-  const auto dtype = like.front().options();
-  const auto coords = torch::randperm(total, generator_, torch::kLong).narrow(0, 0, options_.subspace_dim());
-  const auto flat =
-      torch::zeros({total}, dtype).index_put_({coords}, torch::randn({options_.subspace_dim()}, generator_, dtype));
+  int64_t total = 0;
+  for (const auto& t : like) total += t.numel();
+  const SubspaceDraw d = draw_subspace(total);
+  const auto flat = torch::zeros({total}, like.front().options())
+                        .index_put_({torch::tensor(d.coords, torch::kLong)},
+                                    torch::tensor(d.values).to(like.front().scalar_type()));
   TensorList v;
   int64_t offset = 0;
   for (const auto& t : like) {
@@ -84,25 +113,37 @@ void RandomVectorAccelerating::adjust(const Snapshot& s, const TensorList& u) {
 void RandomVectorAccelerating::fused_step(MomentumStep& m) {
   m.update();
   if (m.dots().buffer_buffer == 0) return m.along();  // no step to accelerate
-  TensorList buffers;
+  TensorList buffers, params;
   std::vector<double> lrs;
   for (size_t i = 0; i < m.groups().size(); ++i)
-    for (const auto& b : m.groups()[i].buffers) {
-      buffers.push_back(b);
+    for (size_t j = 0; j < m.groups()[i].buffers.size(); ++j) {
+      buffers.push_back(m.groups()[i].buffers[j]);
+      params.push_back(m.groups()[i].params[j]);
       lrs.push_back(base().param_groups()[i].options().get_lr());
     }
-  TensorList v;
-  double vu = 0, vv = 0;
-  if (in_subspace(buffers)) {
-    v = draw(buffers);
-    for (size_t i = 0; i < v.size(); ++i) vu += lrs[i] * global_dot({v[i]}, {buffers[i]});
-    vv = global_dot(v, v);
-  } else {
+  if (!in_subspace(buffers)) {
     const auto dots = fill(buffers, &buffers, lrs);
-    v = scratch_, vu = dots.v_x, vv = dots.v_v;
+    if (dots.v_v == 0) return m.along();  // every drawn coordinate zero: keep the base step
+    return m.along(scratch_, 2 * dots.v_x / dots.v_v);
   }
-  if (vv == 0) return m.along();  // every drawn coordinate zero: keep the base step
-  m.along(v, 2 * vu / vv);
+  // On k coordinates: the inner products over them, the base step, then c v on them alone.
+  int64_t total = 0;
+  for (const auto& b : buffers) total += b.numel();
+  const SubspaceDraw d = draw_subspace(total);
+  std::vector<std::pair<size_t, int64_t>> where;  // (tensor, offset in it) of each coordinate
+  double vu = 0, vv = 0;
+  size_t t = 0;
+  for (size_t i = 0, start = 0; i < d.coords.size(); ++i) {
+    while (d.coords[i] >= int64_t(start) + buffers[t].numel()) start += buffers[t++].numel();
+    where.emplace_back(t, d.coords[i] - int64_t(start));
+    vu += lrs[t] * d.values[i] * buffers[t].data_ptr<float>()[where.back().second];
+    vv += double(d.values[i]) * d.values[i];
+  }
+  m.along();
+  if (vv == 0) return;
+  const double c = 2 * vu / vv;
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < where.size(); ++i) params[where[i].first].data_ptr<float>()[where[i].second] -= float(c * d.values[i]);
 }
 
 void RandomVectorAccelerating::save(torch::serialize::OutputArchive& archive) const {

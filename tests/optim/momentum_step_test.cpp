@@ -136,6 +136,11 @@ TEST(MomentumStep, PluginsMatchTheirObservedStep) {
         return std::make_unique<RandomVectorAccelerating>(o, RandomVectorAcceleratingOptions().seed(11));
       },
       1e-5);
+  compare_paths<RandomVectorAccelerating>(  // on 100 of the 70012 coordinates
+      [](torch::optim::Optimizer& o) {
+        return std::make_unique<RandomVectorAccelerating>(o, RandomVectorAcceleratingOptions().seed(11).subspace_dim(100));
+      },
+      1e-5);
   compare_paths<DeltaBarDelta>([](torch::optim::Optimizer& o) { return std::make_unique<DeltaBarDelta>(o); }, 1e-5);
   compare_paths<RDBD>([](torch::optim::Optimizer& o) { return std::make_unique<RDBD>(o); }, 1e-5);
   // beta small enough that lr moves by percents (<g, d> is about 1e4 here), not by its own size.
@@ -186,6 +191,9 @@ void expect_resume(Make make) {
 TEST(MomentumStep, FusedPluginsResumeTheSameTrajectory) {
   expect_resume<RandomVectorAccelerating>([](torch::optim::Optimizer& o) {
     return std::make_unique<RandomVectorAccelerating>(o, RandomVectorAcceleratingOptions().seed(3));
+  });
+  expect_resume<RandomVectorAccelerating>([](torch::optim::Optimizer& o) {
+    return std::make_unique<RandomVectorAccelerating>(o, RandomVectorAcceleratingOptions().seed(3).subspace_dim(10));
   });
   expect_resume<RejectAccelerating>([](torch::optim::Optimizer& o) { return std::make_unique<RejectAccelerating>(o); });
   expect_resume<RDBD>([](torch::optim::Optimizer& o) { return std::make_unique<RDBD>(o); });

@@ -10,8 +10,9 @@
 // it to Adam). Full-space draws come from lmlab's vectorised Gaussian (kernels/optim_step.h),
 // keyed by (seed, step) and indexed by coordinate, so they need no generator state and do not
 // depend on the thread count; over SGD with momentum the draw is fused with its inner products
-// (momentum_step.h). Subspace draws pick their k coordinates and values with the wrapper's own
-// LibTorch generator. The seed and the generator are saved with save().
+// (momentum_step.h). Subspace draws pick their k coordinates with the wrapper's own LibTorch
+// generator (their values from the same stream), and over SGD with momentum touch only those k
+// coordinates beyond the base step. The seed and the generator are saved with save().
 #pragma once
 
 #include <cstdint>
@@ -37,6 +38,15 @@ class RandomVectorAccelerating : public StepWrapper {
   void fused_step(MomentumStep& m) override;
 
  private:
+  // The key of this step's Gaussian stream, from the seed and the step.
+  uint64_t stream_key() const;
+  // A subspace draw: subspace_dim distinct coordinates of [0, total) (Floyd's algorithm on the
+  // wrapper's generator), sorted, and their Gaussian values from this step's stream.
+  struct SubspaceDraw {
+    std::vector<int64_t> coords;
+    std::vector<float> values;
+  };
+  SubspaceDraw draw_subspace(int64_t total);
   // Whether draws over the shapes of `like` live on subspace_dim coordinates (fewer than all).
   bool in_subspace(const TensorList& like) const;
   // v over the shapes of `like`: Gaussian everywhere, or on subspace_dim random coordinates.
