@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <unordered_map>
 
 namespace lmlab {
 
@@ -22,26 +24,38 @@ class PeakMemory final : public c10::Allocator {
     return self.peak_.load() - base;
   }
 
+  // The block's data pointer is its context, so LibTorch's raw allocations work too; the inner
+  // allocator's DataPtr and the size live in a table until the block is freed.
   c10::DataPtr allocate(size_t n) const override {
-    auto* block = new Block{inner_->allocate(n), static_cast<int64_t>(n), this};
-    const int64_t now = current_ += block->bytes;
+    c10::DataPtr inner = inner_->allocate(n);
+    void* data = inner.get();
+    const c10::Device device = inner.device();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      blocks_.emplace(data, Block{std::move(inner), static_cast<int64_t>(n)});
+    }
+    const int64_t now = current_ += static_cast<int64_t>(n);
     for (int64_t p = peak_.load(); now > p && !peak_.compare_exchange_weak(p, now);) {
     }
-    return {block->data.get(), block, &release, block->data.device()};
+    return {data, data, &release, device};
   }
-  // Raw allocations (not used for tensor storage on the CPU) are not supported.
-  c10::DeleterFnPtr raw_deleter() const override { return nullptr; }
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
 
  private:
   struct Block {
     c10::DataPtr data;
     int64_t bytes;
-    const PeakMemory* owner;
   };
-  static void release(void* ctx) {
-    auto* block = static_cast<Block*>(ctx);
-    block->owner->current_ -= block->bytes;
-    delete block;
+  static void release(void* data) {
+    PeakMemory& self = instance();
+    c10::DataPtr freed;  // destroyed outside the lock
+    {
+      std::lock_guard<std::mutex> lock(self.mutex_);
+      const auto it = self.blocks_.find(data);
+      self.current_ -= it->second.bytes;
+      freed = std::move(it->second.data);
+      self.blocks_.erase(it);
+    }
   }
   static PeakMemory& instance() {
     static PeakMemory* self = [] {
@@ -54,6 +68,8 @@ class PeakMemory final : public c10::Allocator {
   explicit PeakMemory(c10::Allocator* inner) : inner_(inner) {}
   c10::Allocator* inner_;
   mutable std::atomic<int64_t> current_{0}, peak_{0};
+  mutable std::mutex mutex_;
+  mutable std::unordered_map<void*, Block> blocks_;
 };
 
 }  // namespace lmlab

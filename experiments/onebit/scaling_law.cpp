@@ -2,10 +2,8 @@
 // data D and compute C = 6ND, and the 1-bit models approach full precision as N grows (P1,
 // arXiv 2411.01663, after Kaplan et al. 2020; BitNet, arXiv 2310.11453, and b1.58, 2402.17764).
 //
-// Models: tiny GPTs (lmlab/models/gpt.h) whose every linear map is a BitLinear (binary: centred
-// sign with scale mean|W|; ternary: absmean rounding; int8 activations, a norm before them) or,
-// for the twin, a plain Linear from the same initialisation; embeddings, norms and the tied head
-// stay full precision, as in BitNet. Each (precision, width) trains once at a constant learning
+// Models: tiny GPTs whose every linear map is a BitLinear or, for the twin, a plain Linear from the
+// same initialisation (onebit/bitnet_gpt.h). Each (precision, width) trains once at a constant learning
 // rate after warm-up, and its validation loss (nats per byte) is read when it has seen each D of
 // `tokens`: our deviation from separate runs per D, which a cosine schedule would require. The
 // learning rate is chosen per (precision, width) from lr_factors x train.lr: one short run per
@@ -30,6 +28,7 @@
 #include "lmlab/data/text_corpus.h"
 #include "lmlab/onebit/bit_linear.h"
 #include "lmlab/scaling/power_law.h"
+#include "onebit/bitnet_gpt.h"
 #include "registry.h"
 #include "common/stats.h"
 #include "common/lm_config.h"
@@ -42,19 +41,6 @@ namespace {
 
 using namespace onebit;
 
-GPTOptions model_options(const Config& cfg, const std::string& precision, int64_t width) {
-  GPTOptions options = gpt_options(cfg).width(width);
-  if (precision == "fp") return options;
-  const bool binary = weight_quant_from_name(precision) == WeightQuant::Binary;
-  const int act_bits = static_cast<int>(cfg.get_int("act_bits"));
-  return options.linear(bit_linear_factory(BitLinearOptions(1, 1)
-                                               .weights(WeightQuantOptions()
-                                                            .quant(binary ? WeightQuant::Binary : WeightQuant::Ternary)
-                                                            .centered(binary))
-                                               .act_bits(act_bits)
-                                               .input_norm(true)));
-}
-
 // Trains one model at learning rate `lr` and returns its loss on `eval` (nats/byte) when it has
 // seen each D of `tokens`.
 Row train_point(RunContext& ctx, const TextBatcher& train, const TextBatcher& eval, const std::string& precision,
@@ -66,7 +52,7 @@ Row train_point(RunContext& ctx, const TextBatcher& train, const TextBatcher& ev
   options.cosine = false;
   options.lr = lr;
   seed_everything(derive_seed(ctx.seed(), "init-width-" + std::to_string(width)));  // twins share it
-  GPT model(model_options(cfg, precision, width));
+  GPT model(bitnet_gpt_options(cfg, precision, width));
   LMTrainer trainer(model, options, derive_seed(ctx.seed(), "batches"));
   Row row = {{"precision", precision}, {"width", width}, {"parameters", model->num_parameters(true)}};
   Progress bar(precision + " width " + std::to_string(width), tokens.back(), ctx.log_sink());

@@ -59,12 +59,16 @@ std::string cpu_model() {
 
 }  // namespace
 
+int machine_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+int max_threads() { return kThreadsPerCore * machine_cores(); }
+
 int set_threads(int n) {
   LMLAB_CHECK(n >= 1, UsageError, "--threads must be at least 1, got ", n);
   // More threads than this only slow the work down, and starting thousands takes minutes.
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  LMLAB_CHECK(n <= kThreadsPerCore * cores, UsageError, "--threads ", n, " is more than ", kThreadsPerCore,
-              " per core of this machine's ", cores, "; pass --threads ", cores, " (one per core) or fewer");
+  LMLAB_CHECK(n <= max_threads(), UsageError, "--threads ", n, " is more than ", kThreadsPerCore,
+              " per core of this machine's ", machine_cores(), "; pass --threads ", machine_cores(),
+              " (one per core) or fewer");
   at::set_num_threads(n);
   set_blas_threads(n);
   return at::get_num_threads();

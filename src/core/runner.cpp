@@ -9,7 +9,6 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <thread>
 
 #include <torch/torch.h>
 
@@ -160,7 +159,7 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
     seed = m.seed;
     quick = m.quick;
     // Results depend on the thread count (reduction order), so a resumed run keeps the run's own.
-    const int most = kThreadsPerCore * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int most = max_threads();
     if (threads <= 0 && m.threads > most) {  // recorded on a larger machine
       threads = most;
       thread_note = "note: the run started with " + std::to_string(m.threads) + " threads, more than this machine " +

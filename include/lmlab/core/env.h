@@ -11,9 +11,12 @@ namespace lmlab {
 
 // The most threads set_threads accepts per core of the machine.
 constexpr int kThreadsPerCore = 4;
+// The machine's cores (at least 1) and the most threads set_threads accepts: kThreadsPerCore x cores.
+int machine_cores();
+int max_threads();
 
 // Sets LibTorch's intra-op thread count and, when the BLAS is OpenBLAS, its thread count
-// (1 <= n <= kThreadsPerCore x cores, else a UsageError); returns LibTorch's count in effect.
+// (1 <= n <= max_threads(), else a UsageError); returns LibTorch's count in effect.
 int set_threads(int n);
 
 // The memory (bytes) a run may plan to use: set_memory_limit's value (the CLI's --max-memory), by

@@ -43,6 +43,7 @@ class SoftmaxAttention : public AttentionCore {
 
   // When on, every forward keeps a detached copy of its attention map (for sparsity analysis).
   void record_probabilities(bool on) { record_ = on; }
+  bool recording() const { return record_; }
   // The map of the last forward since recording was switched on; undefined before that.
   const torch::Tensor& last_probabilities() const { return last_; }
 
