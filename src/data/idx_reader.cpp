@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "lmlab/core/env.h"
 #include "lmlab/core/error.h"
 
 namespace lmlab {
@@ -114,6 +115,9 @@ torch::Tensor read_idx(const std::string& path, int32_t expected_magic) {
                               " bytes can hold even compressed"));
   }
 
+  // The bytes and the float32 copy every experiment makes of them.
+  check_memory("reading " + path + " (" + std::to_string(total) + " bytes, then as float32)", 5.0 * double(total),
+               "pass a smaller file or raise --max-memory");
   torch::Tensor data = torch::empty(sizes, torch::kUInt8);
   const int64_t got = in.read(data.data_ptr<uint8_t>(), total);
   if (got < total) {

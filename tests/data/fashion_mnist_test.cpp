@@ -11,6 +11,7 @@
 #include <fstream>
 #include <optional>
 
+#include "lmlab/core/env.h"
 #include "lmlab/core/error.h"
 #include "lmlab/data/idx.h"
 
@@ -131,6 +132,19 @@ TEST(ReadIdx, ValidGzipAndPlainFilesGiveTheHeaderShape) {
     EXPECT_EQ(t[0][0][1].item<int64_t>(), static_cast<uint8_t>(data[1]));
   }
   EXPECT_EQ(read_idx(dir + "/a.gz").dim(), 3);  // any unsigned-byte IDX without expected magic
+  fs::remove_all(dir);
+}
+
+// 24 data bytes need 120 with their float32 copy: refused under a 100-byte limit, read under 120.
+TEST(ReadIdx, AFileAboveTheMemoryLimitIsRefusedBeforeItsDataIsRead) {
+  const std::string dir = temp_dir("memory");
+  write_raw(dir + "/a.idx", idx_bytes(kIdxImagesMagic, {2, 3, 4}, noisy_bytes(24)));
+  const uint64_t limit = memory_limit();
+  set_memory_limit(100);
+  EXPECT_THROW(read_idx(dir + "/a.idx"), UsageError);
+  set_memory_limit(120);
+  EXPECT_EQ(read_idx(dir + "/a.idx").numel(), 24);
+  set_memory_limit(limit);
   fs::remove_all(dir);
 }
 
