@@ -136,5 +136,14 @@ inline void gaussian_pair(uint64_t j, uint32_t k0, uint32_t k1, float* z0, float
   *z1 = r * float(std::sin(phi));
 }
 
+// out[k] = z[k] for k < count, with their inner products added to `dots` (x may be nullptr).
+inline void store_draws(float* out, const float* x, const float* z, int64_t count, GaussianDots& dots) {
+  for (int64_t k = 0; k < count; ++k) {
+    out[k] = z[k];
+    dots.v_v += double(z[k]) * z[k];
+    if (x != nullptr) dots.v_x += double(z[k]) * x[k];
+  }
+}
+
 }  // namespace
 }  // namespace lmlab::kernels::optim

@@ -118,11 +118,7 @@ GaussianDots gaussian_fill_avx2(float* out, const float* x, int64_t n, uint64_t 
     alignas(32) float last[kBlock];
     gaussian_block(uint32_t((offset + i) / 2), k0, k1, block);
     for (int k = 0; k < 2 * kH; ++k) _mm256_store_ps(last + 8 * k, block[k]);
-    for (int64_t k = 0; i + k < n; ++k) {
-      out[i + k] = last[k];
-      dots.v_v += double(last[k]) * last[k];
-      if (x != nullptr) dots.v_x += double(last[k]) * x[i + k];
-    }
+    optim::store_draws(out + i, x == nullptr ? nullptr : x + i, last, n - i, dots);
   }
   return dots;
 }

@@ -1,6 +1,8 @@
 // The scalar optimizer passes (include/lmlab/kernels/optim_step.h): the fused momentum update and
 // step of optim_step_impl.h on one lane with std::fma, and the Gaussian draw pair by pair with
 // libm's log, sin and cos; fallback and test oracle of optim_avx2.cpp.
+#include <algorithm>
+
 #include "kernels/kernel_tables.h"
 #include "kernels/optim_step_impl.h"
 #include "kernels/scalar/vec_scalar.h"
@@ -15,11 +17,7 @@ GaussianDots gaussian_fill_scalar(float* out, const float* x, int64_t n, uint64_
   for (int64_t i = 0; i < n; i += 2) {
     float z[2];
     optim::gaussian_pair((offset + i) / 2, k0, k1, &z[0], &z[1]);
-    for (int64_t k = 0; k < 2 && i + k < n; ++k) {
-      out[i + k] = z[k];
-      dots.v_v += double(z[k]) * z[k];
-      if (x != nullptr) dots.v_x += double(z[k]) * x[i + k];
-    }
+    optim::store_draws(out + i, x == nullptr ? nullptr : x + i, z, std::min<int64_t>(2, n - i), dots);
   }
   return dots;
 }
