@@ -10,7 +10,9 @@
 //    distribution at position t and p_bar their mean over the batch; 0 for a model that predicts
 //    the same distribution everywhere (a unigram model), the nats it gains from the context;
 //  * per block, the residual update ||block(h) - h|| / ||h|| (how much the block writes into the
-//    stream it reads);
+//    stream it reads), and the spread of the stream it writes, ||h' - mean h'|| / ||h'|| with the
+//    mean over every position of the batches (0: the same vector at every position, so the blocks
+//    above cannot tell positions or tokens apart);
 //  * per block, the attention entropy: -sum_j p_ij ln p_ij over the keys row i sees, divided by
 //    ln(i + 1) (1: uniform over the visible keys, 0: one key), averaged over rows 1.., heads and
 //    batches.
@@ -32,7 +34,7 @@ namespace {
 
 struct Diagnosis {
   double loss = 0, embedding_loss = 0, context_information = 0;
-  std::vector<double> residual_update, attention_entropy;  // per block
+  std::vector<double> residual_update, stream_spread, attention_entropy;  // per block
 };
 
 // Mean over rows 1..T-1, heads and batches of the row entropy of a causal map p [B,H,T,T] over the
@@ -53,7 +55,7 @@ Diagnosis diagnose(GPT& model, const std::vector<TokenBatch>& batches) {
     if (auto core = std::dynamic_pointer_cast<SoftmaxAttention>(m)) cores.push_back(core), core->record_probabilities(true);
   const int64_t layers = model->options().layers();
   Diagnosis d;
-  d.residual_update.assign(layers, 0), d.attention_entropy.assign(layers, 0);
+  d.residual_update.assign(layers, 0), d.stream_spread.assign(layers, 0), d.attention_entropy.assign(layers, 0);
   auto params = model->named_parameters();
   const torch::Tensor wte = params["wte.weight"], wpe = params["wpe.weight"];
   auto ln_f = model->named_modules()["ln_f"]->as<torch::nn::LayerNorm>();
@@ -65,6 +67,7 @@ Diagnosis diagnose(GPT& model, const std::vector<TokenBatch>& batches) {
       TransformerBlock block = model->block(l);
       const torch::Tensor next = block->forward(h);
       d.residual_update[l] += ((next - h).norm() / h.norm()).item<double>();
+      d.stream_spread[l] += ((next - next.mean({0, 1}, true)).norm() / next.norm()).item<double>();
       d.attention_entropy[l] += normalized_entropy(cores[l]->last_probabilities());
       h = next;
     }
@@ -77,7 +80,7 @@ Diagnosis diagnose(GPT& model, const std::vector<TokenBatch>& batches) {
   }
   const double n = double(batches.size());
   d.loss /= n, d.embedding_loss /= n, d.context_information /= n;
-  for (int64_t l = 0; l < layers; ++l) d.residual_update[l] /= n, d.attention_entropy[l] /= n;
+  for (int64_t l = 0; l < layers; ++l) d.residual_update[l] /= n, d.stream_spread[l] /= n, d.attention_entropy[l] /= n;
   for (const auto& core : cores) core->record_probabilities(false);
   model->train(training);
   return d;
@@ -123,6 +126,7 @@ void run(RunContext& ctx) {
                  {"embedding_loss", d.embedding_loss}, {"context_information", d.context_information}};
         for (size_t l = 0; l < d.residual_update.size(); ++l) {
           m.emplace_back("residual_update_" + std::to_string(l), d.residual_update[l]);
+          m.emplace_back("stream_spread_" + std::to_string(l), d.stream_spread[l]);
           m.emplace_back("attention_entropy_" + std::to_string(l), d.attention_entropy[l]);
         }
         ctx.metric(m);
@@ -148,15 +152,19 @@ void run(RunContext& ctx) {
   ctx.plot(LinePlot("Validation loss, and the blocks bypassed", "tokens", "nats per byte").log_x().with(losses), "loss");
   ctx.plot(LinePlot("Context information I = mean KL(p_t || p_bar)", "tokens", "nats").log_x().with(series("context_information")),
            "context_information");
-  std::vector<Series> entropy, update;
+  std::vector<Series> entropy, update, spread;
   for (int64_t l = 0; l < cfg.get_int("model.layers"); ++l) {
     const std::string suffix = " block " + std::to_string(l);
     for (auto& s : series("attention_entropy_" + std::to_string(l), suffix)) entropy.push_back(s);
     for (auto& s : series("residual_update_" + std::to_string(l), suffix)) update.push_back(s);
+    for (auto& s : series("stream_spread_" + std::to_string(l), suffix)) spread.push_back(s);
   }
   ctx.plot(LinePlot("Attention entropy / ln(visible keys)", "tokens", "normalized entropy").log_x().with(entropy),
            "attention_entropy");
-  ctx.plot(LinePlot("Residual update ||block(h) - h|| / ||h||", "tokens", "ratio").log_x().with(update), "residual_update");
+  ctx.plot(LinePlot("Residual update ||block(h) - h|| / ||h||", "tokens", "ratio").log_x().log_y().with(update),
+           "residual_update");
+  ctx.plot(LinePlot("Spread of the stream a block writes, ||h - mean h|| / ||h||", "tokens", "ratio").log_x().with(spread),
+           "stream_spread");
   for (const auto& [key, values] : curves) ctx.result(key, FloatList(values));
 }
 
