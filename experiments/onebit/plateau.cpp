@@ -67,7 +67,7 @@ Diagnosis diagnose(GPT& model, const std::vector<TokenBatch>& batches) {
       TransformerBlock block = model->block(l);
       const torch::Tensor next = block->forward(h);
       d.residual_update[l] += ((next - h).norm() / h.norm()).item<double>();
-      d.stream_spread[l] += ((next - next.mean({0, 1}, true)).norm() / next.norm()).item<double>();
+      d.stream_spread[l] += ((next - next.mean(torch::IntArrayRef{0, 1}, true)).norm() / next.norm()).item<double>();
       d.attention_entropy[l] += normalized_entropy(cores[l]->last_probabilities());
       h = next;
     }
