@@ -1,6 +1,7 @@
 // Random Vector Accelerating (include/lmlab/optim/random_vector_accelerating.h).
 #include "lmlab/optim/random_vector_accelerating.h"
 
+#include "lmlab/core/archive.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
 
@@ -49,10 +50,18 @@ void RandomVectorAccelerating::save(torch::serialize::OutputArchive& archive) co
 }
 
 void RandomVectorAccelerating::load(torch::serialize::InputArchive& archive) {
-  StepWrapper::load(archive);
   torch::Tensor state;
-  archive.read("generator_state", state);
-  generator_.set_state(state);
+  LMLAB_CHECK(archive.try_read("generator_state", state), DataError,
+              "optimizer state lacks 'generator_state'; it was not saved by Random Vector Accelerating");
+  torch::Generator generator = make_generator(options_.seed());  // not clone(): it leaks in LibTorch 1.13
+  try {
+    generator.set_state(state);
+  } catch (const c10::Error& e) {
+    throw DataError(std::string("optimizer state: 'generator_state' is not a random generator's state (") +
+                    e.what_without_backtrace() + "); it was not saved by Random Vector Accelerating");
+  }
+  StepWrapper::load(archive);
+  generator_ = std::move(generator);
 }
 
 }  // namespace lmlab::optim
