@@ -63,15 +63,18 @@ struct Checker {
     if (eocd == std::string::npos) fail("no zip directory at its end: truncated?");
     uint64_t entries = little_endian(tail, eocd + 10, 2), dir_size = little_endian(tail, eocd + 12, 4),
              dir_offset = little_endian(tail, eocd + 16, 4);
-    if (entries == 0xffff || dir_size == 0xffffffff || dir_offset == 0xffffffff) {  // zip64
-      const uint64_t locator = size - tail_size + eocd;
-      if (locator < 20) fail("a zip64 directory without its locator");
-      const std::string loc = bytes(locator - 20, 20);
-      if (loc.compare(0, 4, "PK\x06\x07", 4) != 0) fail("a zip64 directory without its locator");
+    // Like miniz (LibTorch's zip reader), a zip64 locator right before that record wins, whatever
+    // the record says (LibTorch writes zip64 directories; a check of the other one let a corrupt
+    // zip64 directory through, the `packed` fuzz target found).
+    const uint64_t eocd_at = size - tail_size + eocd;
+    const std::string loc = eocd_at >= 20 ? bytes(eocd_at - 20, 20) : std::string();
+    if (loc.size() == 20 && loc.compare(0, 4, "PK\x06\x07", 4) == 0) {
       const std::string record = bytes(little_endian(loc, 8, 8), 56);
       if (record.compare(0, 4, "PK\x06\x06", 4) != 0) fail("a broken zip64 directory");
       entries = little_endian(record, 32, 8), dir_size = little_endian(record, 40, 8);
       dir_offset = little_endian(record, 48, 8);
+    } else if (entries == 0xffff || dir_size == 0xffffffff || dir_offset == 0xffffffff) {
+      fail("a zip64 directory without its locator");
     }
     if (entries > dir_size / 46) fail("more zip entries than its directory can hold");
     const std::string dir = bytes(dir_offset, dir_size);

@@ -85,6 +85,23 @@ TEST(Archive, ZipEntriesBeyondTheFileAreDataErrors) {
   EXPECT_MENTIONS(read_error(bytes), "runs past the end of the file");
 }
 
+// LibTorch's zip reader (miniz) takes the zip64 directory when its locator stands before the end
+// record, whatever the end record says; the check read the end record, so a file whose end record
+// announced no entries got a corrupt pickle past it (the `packed` fuzz target's finding).
+TEST(Archive, TheZipDirectoryIsTheOneLibTorchReads) {
+  const auto without_end_record = [](std::string bytes) {
+    const size_t end = bytes.rfind(std::string("PK\x05\x06", 4));
+    EXPECT_NE(end, std::string::npos);
+    bytes.replace(end + 4, 16, std::string(16, '\0'));  // no entries, an empty directory at 0
+    return bytes;
+  };
+  torch::serialize::InputArchive archive;
+  EXPECT_NO_THROW(read_archive_bytes(archive, without_end_record(small_archive()), "test state", ""));
+  const std::string bad = replaced(small_archive(), std::string("X\x08\x00\x00\x00" "abcdefgh", 13),
+                                   std::string("X\xfe\xff\xff\x7f" "abcdefgh", 13));
+  EXPECT_MENTIONS(read_error(without_end_record(bad)), "runs past its end");
+}
+
 TEST(Archive, NumbersAndTensorsAreChecked) {
   torch::serialize::OutputArchive out;
   out.write("pair", torch::zeros({2}));
