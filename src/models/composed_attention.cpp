@@ -18,10 +18,6 @@ void check_attention_shapes(const torch::Tensor& q, const torch::Tensor& k, cons
               UsageError, "attention shapes disagree: q ", q.sizes(), ", k ", k.sizes(), ", v ",
               v.sizes(), "; k and v must be [B,H,S,D] with q's B, H and D");
   LMLAB_CHECK(q.numel() > 0, UsageError, "attention needs queries with B, H, T and D >= 1; got q ", q.sizes());
-  LMLAB_CHECK(q.is_floating_point() && k.scalar_type() == q.scalar_type() && v.scalar_type() == q.scalar_type() &&
-                  k.device() == q.device() && v.device() == q.device(),
-              UsageError, "attention needs q, k, v of one floating-point dtype on one device; got ", q.dtype(), ", ",
-              k.dtype(), ", ", v.dtype(), " on ", q.device(), ", ", k.device(), ", ", v.device());
   LMLAB_CHECK(!causal || q.size(2) <= k.size(2), UsageError,
               "causal attention needs at least as many keys as queries; got ", q.size(2),
               " queries and ", k.size(2), " keys");
@@ -43,6 +39,10 @@ torch::Tensor attention_probabilities(const torch::Tensor& q, const torch::Tenso
 torch::Tensor composed_attention(const torch::Tensor& q, const torch::Tensor& k,
                                  const torch::Tensor& v, bool causal) {
   check_attention_shapes(q, k, v, causal);
+  LMLAB_CHECK(q.is_floating_point() && k.scalar_type() == q.scalar_type() && v.scalar_type() == q.scalar_type() &&
+                  k.device() == q.device() && v.device() == q.device(),
+              UsageError, "attention needs q, k, v of one floating-point dtype on one device; got ", q.dtype(), ", ",
+              k.dtype(), ", ", v.dtype(), " on ", q.device(), ", ", k.device(), ", ", v.device());
   return torch::matmul(attention_probabilities(q, k, causal), v);
 }
 

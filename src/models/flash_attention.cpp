@@ -25,12 +25,11 @@ namespace kn = lmlab::kernels;
 
 void check_flash_inputs(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         bool causal) {
-  for (const auto& [name, x] : {std::pair{"q", q}, std::pair{"k", k}, std::pair{"v", v}})
+  check_attention_shapes(q, k, v, causal);
+  for (const auto& [name, x] : {std::pair{"q", q}, std::pair{"k", k}, std::pair{"v", v}}) {
     LMLAB_CHECK(x.device().is_cpu() && x.scalar_type() == torch::kFloat, UsageError,
                 "flash_attention takes float32 CPU tensors; ", name, " is ", x.scalar_type(), " on ",
                 x.device(), ". Use exact_attention(), which falls back to composed_attention()");
-  check_attention_shapes(q, k, v, causal);
-  for (const auto& [name, x] : {std::pair{"q", q}, std::pair{"k", k}, std::pair{"v", v}}) {
     LMLAB_CHECK(torch::isfinite(x).all().item<bool>(), UsageError, "flash_attention: ", name,
                 " holds NaN or Inf entries; attention of non-finite inputs is undefined");
   }
