@@ -15,7 +15,7 @@ for name in "$@"; do
   corpus="tests/fuzz/corpus/$name" work="$build/corpus/$name" crashes="tests/fuzz/crashes/$name/"
   mkdir -p "$corpus" "$work" "$crashes"
   echo "fuzz $name: ${seconds}s from $(ls "$corpus" | wc -l) inputs"
-  if ! "$program" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$crashes" \
+  if ! "$program" -max_total_time="$seconds" -timeout=60 -print_final_stats=1 -artifact_prefix="$crashes" \
        -close_fd_mask=1 "$work" "$corpus" > "$build/$name.log" 2>&1; then
     echo "fuzz $name: CRASH, input saved in $crashes; the end of $build/$name.log:" >&2
     tail -30 "$build/$name.log" >&2
