@@ -71,7 +71,7 @@ sanitize: deps
 # tests/fuzz/crashes/<name>/; both are replayed by `make test` (tests/fuzz/replay_test.cpp).
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= config fortunes idx points
+FUZZ_TARGETS ?= checkpoint config fortunes idx packed points pyargs
 fuzz:
 	./scripts/install-deps.sh --fuzz
 	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DLMLAB_FUZZ=ON $(CMAKE_FLAGS)

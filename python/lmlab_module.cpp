@@ -20,26 +20,14 @@
 #include "lmlab/models/flash_attention.h"
 #include "lmlab/onebit/packed_linear.h"
 
+#include "argument_checks.h"
 #include "bindings.h"
 
 using lmlab_python::NoGil;
+using namespace lmlab_python;
 namespace py = pybind11;
 
 namespace {
-
-// BitLinearOptions from the Python layer's settings (names as in lmlab/onebit.py).
-lmlab::onebit::BitLinearOptions bit_linear_options(const torch::Tensor& weight, bool bias, const std::string& quant,
-                                                   bool centered, bool scaled, int act_bits, bool input_norm) {
-  LMLAB_CHECK(weight.dim() == 2, lmlab::UsageError, "a BitLinear weight is 2-D [out, in], got ", weight.sizes());
-  return lmlab::onebit::BitLinearOptions(weight.size(1), weight.size(0))
-      .bias(bias)
-      .act_bits(act_bits)
-      .input_norm(input_norm)
-      .weights(lmlab::onebit::WeightQuantOptions()
-                   .quant(lmlab::onebit::weight_quant_from_name(quant))
-                   .centered(centered)
-                   .scaled(scaled));
-}
 
 void bind_onebit(py::module_& m) {
   using namespace lmlab::onebit;
@@ -69,15 +57,8 @@ void bind_onebit(py::module_& m) {
       "onebit_pack",
       [](const torch::Tensor& w, const c10::optional<torch::Tensor>& b, const std::string& quant, bool centered,
          bool scaled, int act_bits, bool input_norm) {
-        BitLinear layer(bit_linear_options(w, b.has_value(), quant, centered, scaled, act_bits, input_norm));
-        torch::NoGradGuard no_grad;
-        layer->weight.copy_(w);
-        if (b) {
-          LMLAB_CHECK(b->dim() == 1 && b->size(0) == w.size(0), lmlab::UsageError, "the bias must be [",
-                      w.size(0), "], got ", b->sizes());
-          layer->bias.copy_(*b);
-        }
-        return pack(*layer).ptr();
+        return pack_weights(w, b.value_or(torch::Tensor()),
+                            bit_linear_options(w, b.has_value(), quant, centered, scaled, act_bits, input_norm));
       },
       py::arg("weight"), py::arg("bias"), py::arg("quant"), py::arg("centered"), py::arg("scaled"),
       py::arg("act_bits"), py::arg("input_norm"));
@@ -98,16 +79,7 @@ void bind_sparse(py::module_& m) {
       "attention_sparse",
       [](const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const std::string& selection,
          int64_t top_k, double eps, bool causal, double scale, bool tail_mass, int64_t block_rows) {
-        LMLAB_CHECK(selection == "top_k" || selection == "mass", lmlab::UsageError,
-                    "sparse attention selection must be \"top_k\" or \"mass\", got \"", selection, "\"");
-        const auto options = SparseAttentionOptions()
-                                 .selection(selection == "top_k" ? Selection::TopK : Selection::Mass)
-                                 .k(top_k)
-                                 .eps(eps)
-                                 .causal(causal)
-                                 .scale(scale)
-                                 .tail_mass(tail_mass)
-                                 .block_rows(block_rows);
+        const auto options = sparse_attention_options(selection, top_k, eps, causal, scale, tail_mass, block_rows);
         SparseAttentionResult r;
         {
           py::gil_scoped_release nogil;
@@ -127,14 +99,6 @@ void bind_sparse(py::module_& m) {
 }
 
 // ---- streaming attention, its polynomial and output sketch (P5) ---------------------------------
-
-// Features of x [n, dim] (the C++ hot path does not check its input).
-torch::Tensor checked_features(const lmlab::streaming_attention::PolynomialFeatures& f, const torch::Tensor& x, bool phi1) {
-  LMLAB_CHECK(x.dim() == 2 && x.size(1) == f.dim() && x.is_floating_point() && x.device().is_cpu(),
-              lmlab::UsageError, "polynomial features in d = ", f.dim(),
-              " variables need floating-point CPU rows [n, ", f.dim(), "]; got ", x.sizes(), " ", x.dtype());
-  return phi1 ? f.phi1(x) : f.phi2(x);
-}
 
 void bind_streaming(py::module_& m) {
   using namespace lmlab::streaming_attention;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "bindings.h"
+#include "lmlab/core/archive.h"
 #include "lmlab/optim/delta_bar_delta.h"
 #include "lmlab/optim/hypergradient.h"
 #include "lmlab/optim/random_vector_accelerating.h"
@@ -64,8 +65,7 @@ py::bytes save_state(const T& object) {
 template <class T>
 void load_state(T& object, const std::string& bytes) {
   torch::serialize::InputArchive archive;
-  std::istringstream in(bytes);
-  archive.load_from(in);
+  lmlab::read_archive_bytes(archive, bytes, "optimizer state", "pass the bytes save() returned");
   object.load(archive);
 }
 

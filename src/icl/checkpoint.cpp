@@ -2,8 +2,7 @@
 #include "lmlab/icl/checkpoint.h"
 
 #include <cstdio>
-#include <map>
-#include <sstream>
+#include <filesystem>
 
 #include "lmlab/core/error.h"
 #include "lmlab/models/weights.h"
@@ -15,50 +14,25 @@ constexpr const char* kKindPrefix = "icl_learner v1 ";
 
 std::string kind_of(const InContextLearnerOptions& options) { return kKindPrefix + options.describe(); }
 
-// The kind string stored in the weights file at `path`.
-std::string stored_kind(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  LMLAB_CHECK(f != nullptr, DataError, "learner checkpoint '", path, "' does not exist or cannot be read; ",
-              "check the path, or delete learner.checkpoint to train a learner");
-  std::fclose(f);
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw DataError("learner checkpoint '" + path + "' is not a readable LibTorch archive (" +
-                    e.what_without_backtrace() + "); it is corrupt or not a checkpoint: delete it to retrain");
-  }
-  c10::IValue kind;
-  LMLAB_CHECK(archive.try_read("kind", kind) && kind.isString(), DataError, "'", path,
-              "' is not an lmlab model file (no kind); it is not an in-context learner checkpoint");
-  return kind.toStringRef();
-}
-
 // Options from "icl_learner v1 d=.. points=.. ..."; DataError for anything else.
 InContextLearnerOptions parse_kind(const std::string& kind, const std::string& path) {
-  const std::string prefix = kKindPrefix;
-  LMLAB_CHECK(kind.rfind(prefix, 0) == 0, DataError, "'", path, "' holds a '", kind,
-              "' model, not an in-context learner (kind 'icl_learner v1 ...')");
-  std::map<std::string, int64_t> v;
-  std::istringstream in(kind.substr(prefix.size()));
-  std::string item;
-  while (in >> item) {
-    const auto eq = item.find('=');
-    LMLAB_CHECK(eq != std::string::npos, DataError, "'", path, "': malformed learner description '", kind, "'");
-    try {
-      v[item.substr(0, eq)] = std::stoll(item.substr(eq + 1));
-    } catch (const std::exception&) {
-      throw DataError("'" + path + "': malformed learner description '" + kind + "'");
-    }
-  }
-  for (const char* key : {"d", "points", "layers", "heads", "width", "mlp_ratio"})
-    LMLAB_CHECK(v.count(key), DataError, "'", path, "': learner description '", kind, "' lacks ", key);
+  auto v = kind_fields(kind, kKindPrefix, {"d", "points", "layers", "heads", "width", "mlp_ratio"}, path,
+                       "an in-context learner");
   auto options = InContextLearnerOptions(v["d"], v["points"]).layers(v["layers"]).heads(v["heads"]).width(v["width"]).mlp_ratio(v["mlp_ratio"]);
   try {
     options.validate();
   } catch (const UsageError& e) {
     throw DataError("'" + path + "': the stored learner description is invalid: " + e.what());
   }
+  // A lower bound on the parameter count (attention and MLP matrices, read-in, positions): the file
+  // holds at least a byte per parameter, so a description larger than the file is refused before
+  // anything is allocated for it.
+  const double w = static_cast<double>(options.width());
+  const double parameters = options.layers() * (4.0 + 2.0 * options.mlp_ratio()) * w * w +
+                            (options.dim() + 2.0 * options.points()) * w;
+  LMLAB_CHECK(parameters <= static_cast<double>(std::filesystem::file_size(path)), DataError, "'", path,
+              "' describes a learner of at least ", parameters, " parameters, more than the file holds; it is ",
+              "corrupt: delete it to retrain");
   return options;
 }
 }  // namespace
@@ -68,7 +42,7 @@ void save_learner(const InContextLearner& learner, const std::string& path) {
 }
 
 InContextLearner load_learner(const std::string& path) {
-  const std::string kind = stored_kind(path);
+  const std::string kind = stored_weights_kind(path);
   InContextLearner learner(parse_kind(kind, path));
   load_weights(*learner, path, kind);
   learner->eval();

@@ -39,6 +39,10 @@ torch::Tensor attention_probabilities(const torch::Tensor& q, const torch::Tenso
 torch::Tensor composed_attention(const torch::Tensor& q, const torch::Tensor& k,
                                  const torch::Tensor& v, bool causal) {
   check_attention_shapes(q, k, v, causal);
+  LMLAB_CHECK(q.is_floating_point() && k.scalar_type() == q.scalar_type() && v.scalar_type() == q.scalar_type() &&
+                  k.device() == q.device() && v.device() == q.device(),
+              UsageError, "attention needs q, k, v of one floating-point dtype on one device; got ", q.dtype(), ", ",
+              k.dtype(), ", ", v.dtype(), " on ", q.device(), ", ", k.device(), ", ", v.device());
   return torch::matmul(attention_probabilities(q, k, causal), v);
 }
 

@@ -4,11 +4,13 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 
 #include "lmlab/core/error.h"
 #include "lmlab/kernels/onebit.h"
+#include "lmlab/models/weights.h"
 
 namespace lmlab::onebit {
 namespace {
@@ -53,10 +55,18 @@ void for_row_chunks(int64_t rows, int64_t row_bytes, const Kernel& kernel) {
 
 }  // namespace
 
+PackedLinearImpl::PackedLinearImpl(const BitLinearOptions& options, bool) : options_(options) {
+  const int64_t planes = options.weights().quant() == WeightQuant::Binary ? 1 : 2;
+  scale_ = register_buffer("scale", torch::ones({}, torch::kDouble));
+  words_ = register_buffer("words", torch::zeros({options.out(), planes * kernels::packed_words_per_row(options.in())},
+                                                 torch::kInt64));
+  if (options.bias()) bias_ = register_buffer("bias", torch::zeros({options.out()}, torch::kFloat));
+}
+
 PackedLinearImpl::PackedLinearImpl(const BitLinearImpl& layer) : options_(layer.options()) {
   check_finite(layer.weight, "weight", options_);
   const WeightPattern p = weight_pattern(layer.weight, options_.weights());
-  scale_ = p.scale;
+  scale_ = register_buffer("scale", torch::tensor(p.scale, torch::kDouble));
   const torch::Tensor t = p.pattern.to(torch::kFloat).contiguous();
   const int64_t out = options_.out(), in = options_.in();
   words_ = options_.weights().quant() == WeightQuant::Binary
@@ -95,6 +105,7 @@ torch::Tensor PackedLinearImpl::forward(const torch::Tensor& x) {
   const kernels::OneBitKernels& k = kernels::onebit_kernels();
   const bool binary = options_.weights().quant() == WeightQuant::Binary;
   const int64_t row_bytes = words_.size(1) * 8;
+  const double scale = scale_.item<double>();
 
   torch::Tensor y;
   if (options_.act_bits() == 8) {
@@ -106,7 +117,7 @@ torch::Tensor PackedLinearImpl::forward(const torch::Tensor& x) {
       if (binary) k.binary_gemm_i8(binary_view(words_, out, in), codes, rows, acc_ptr, begin, end);
       else k.ternary_gemm_i8(ternary_view(words_, out, in), codes, rows, acc_ptr, begin, end);
     });
-    y = acc.to(torch::kFloat).mul_(a.scale.unsqueeze(1) * scale_);
+    y = acc.to(torch::kFloat).mul_(a.scale.unsqueeze(1) * scale);
   } else {
     y = torch::empty({rows, out}, torch::kFloat);
     const float* xs = h.data_ptr<float>();
@@ -115,7 +126,7 @@ torch::Tensor PackedLinearImpl::forward(const torch::Tensor& x) {
       if (binary) k.binary_gemm_f32(binary_view(words_, out, in), xs, rows, ys, begin, end);
       else k.ternary_gemm_f32(ternary_view(words_, out, in), xs, rows, ys, begin, end);
     });
-    y.mul_(scale_);
+    y.mul_(scale);
   }
   if (bias_.defined()) y.add_(bias_);
   std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
@@ -145,6 +156,71 @@ int64_t unpack_model(torch::nn::Module& model) {
     }
   });
   return switched;
+}
+
+namespace {
+constexpr const char* kPackedKind = "onebit.packed_linear v1 ";
+// The largest layer load_packed rebuilds: 2^30 weights (128 MiB binary, 256 MiB ternary packed).
+constexpr int64_t kMaxPackedWeights = int64_t{1} << 30;
+
+std::string packed_kind(const BitLinearOptions& o) {
+  return detail::concat(kPackedKind, "in=", o.in(), " out=", o.out(),
+                        " ternary=", int(o.weights().quant() == WeightQuant::Ternary),
+                        " centered=", int(o.weights().centered()), " scaled=", int(o.weights().scaled()),
+                        " bias=", int(o.bias()), " act_bits=", o.act_bits(), " input_norm=", int(o.input_norm()));
+}
+
+// The options a packed kind describes; DataError for anything a PackedLinear cannot be.
+BitLinearOptions packed_options(const std::string& kind, const std::string& path) {
+  auto f = kind_fields(kind, kPackedKind, {"in", "out", "ternary", "centered", "scaled", "bias", "act_bits", "input_norm"},
+                       path, "a packed 1-bit layer");
+  for (const char* flag : {"ternary", "centered", "scaled", "bias", "input_norm"})
+    LMLAB_CHECK(f[flag] == 0 || f[flag] == 1, DataError, "'", path, "': ", flag, "=", f[flag],
+                " in the layer description '", kind, "' should be 0 or 1");
+  LMLAB_CHECK(f["in"] >= 1 && f["out"] >= 1 && f["in"] <= kMaxPackedWeights / f["out"], DataError, "'", path,
+              "': the layer description '", kind, "' needs in, out >= 1 and at most ", kMaxPackedWeights, " weights");
+  LMLAB_CHECK(f["act_bits"] == 0 || f["act_bits"] == 8, DataError, "'", path, "': act_bits=", f["act_bits"],
+              " in the layer description '", kind, "' should be 0 or 8");
+  return BitLinearOptions(f["in"], f["out"])
+      .bias(f["bias"] == 1)
+      .act_bits(static_cast<int>(f["act_bits"]))
+      .input_norm(f["input_norm"] == 1)
+      .weights(WeightQuantOptions()
+                   .quant(f["ternary"] == 1 ? WeightQuant::Ternary : WeightQuant::Binary)
+                   .centered(f["centered"] == 1)
+                   .scaled(f["scaled"] == 1));
+}
+}  // namespace
+
+void save_packed(const PackedLinearImpl& layer, const std::string& path) {
+  save_weights(layer, path, packed_kind(layer.options()));
+}
+
+PackedLinear load_packed(const std::string& path) {
+  const std::string kind = stored_weights_kind(path);
+  const BitLinearOptions o = packed_options(kind, path);
+  PackedLinear layer(std::shared_ptr<PackedLinearImpl>(new PackedLinearImpl(o, true)));
+  load_weights(*layer, path, kind);
+  const double scale = layer->weight_scale();
+  LMLAB_CHECK(std::isfinite(scale) && scale >= 0, DataError, "packed layer file '", path, "': the weight scale is ",
+              scale, " but should be finite and >= 0; the file is corrupt");
+  LMLAB_CHECK(!layer->bias_.defined() || torch::isfinite(layer->bias_).all().item<bool>(), DataError,
+              "packed layer file '", path, "': the bias holds NaN or Inf; the file is corrupt");
+  if (o.weights().quant() == WeightQuant::Ternary) {
+    // Padding bits are ignored by the kernels; a weight set in both planes is not.
+    const int64_t words = kernels::packed_words_per_row(o.in()), tail = o.in() % kernels::kWordBits;
+    const auto* w = reinterpret_cast<const uint64_t*>(layer->words_.data_ptr<int64_t>());
+    for (int64_t r = 0; r < o.out(); ++r) {
+      for (int64_t j = 0; j < words; ++j) {
+        const uint64_t used = j + 1 == words && tail != 0 ? (uint64_t{1} << tail) - 1 : ~uint64_t{0};
+        const uint64_t both = w[(r * words + j) * 2] & w[(r * words + j) * 2 + 1] & used;
+        LMLAB_CHECK(both == 0, DataError, "packed layer file '", path, "': ternary weight [", r, ", ",
+                    j * kernels::kWordBits + __builtin_ctzll(both | (uint64_t{1} << 63)),
+                    "] is set in both the +1 and the -1 plane; the file is corrupt");
+      }
+    }
+  }
+  return layer;
 }
 
 }  // namespace lmlab::onebit

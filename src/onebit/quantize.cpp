@@ -92,8 +92,9 @@ Int8Activations int8_activation_codes(const torch::Tensor& x) {
 }
 
 torch::Tensor quantize_activations_int8(const torch::Tensor& x) {
-  LMLAB_CHECK(x.dim() >= 1 && x.is_floating_point(), UsageError,
-              "int8 activation quantization needs a floating-point tensor, got ", x.dtype());
+  LMLAB_CHECK(x.dim() >= 1 && x.size(-1) >= 1 && x.is_floating_point(), UsageError,
+              "int8 activation quantization needs a floating-point tensor with a non-empty last dimension (the "
+              "token's features), got ", x.sizes(), " ", x.dtype());
   return StraightThrough::apply(x, [](const torch::Tensor& v) {
     const torch::Tensor step = int8_step(v);
     return int8_round(v, step) * step;

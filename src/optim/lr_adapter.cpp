@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "lmlab/core/archive.h"
 #include "lmlab/core/error.h"
 
 namespace lmlab::optim {
@@ -146,23 +147,34 @@ void LrAdapter::save(torch::serialize::OutputArchive& archive) const {
 }
 
 void LrAdapter::load(torch::serialize::InputArchive& archive) {
+  // Everything is read and checked before anything changes: a refused state leaves the adapter as it was.
+  const std::string what = "optimizer state";
+  std::vector<double> lrs;
+  std::vector<GroupState> loaded(groups_.size());
+  const std::vector<std::string> keys = archive.keys();
+  const auto has = [&keys](const std::string& key) { return std::find(keys.begin(), keys.end(), key) != keys.end(); };
   for (size_t i = 0; i < groups_.size(); ++i) {
     const std::string g = "group" + std::to_string(i) + ".";
-    // Each read into a fresh tensor: reading into a defined one resizes its (fixed) storage.
-    torch::Tensor lr, last_change;
-    archive.read(g + "lr", lr);  // LibTorch's Optimizer::load keeps the constructor's lr
-    base_.param_groups()[i].options().set_lr(lr.item<double>());
-    archive.read(g + "last_change", last_change);
-    groups_[i].last_change = last_change.item<double>();
-    groups_[i].direction.clear(), groups_[i].average.clear(), groups_[i].borrowed = false;
-    for (const char* kind : {"direction.", "average."}) {
-      auto& list = kind[0] == 'd' ? groups_[i].direction : groups_[i].average;
-      for (size_t j = 0;; ++j) {
-        torch::Tensor t;
-        if (!archive.try_read(g + kind + std::to_string(j), t)) break;
-        list.push_back(t.clone());
+    lrs.push_back(read_archive_number(archive, g + "lr", what));  // Optimizer::load keeps the constructor's lr
+    LMLAB_CHECK(lrs.back() > 0, DataError, what, ": '", g, "lr' is ", lrs.back(), " but a learning rate is > 0");
+    loaded[i].last_change = read_archive_number(archive, g + "last_change", what);
+    // d and deltabar hold one tensor per parameter of the group (those with a gradient, in order).
+    const auto& params = base_.param_groups()[i].params();
+    for (const char* list : {"direction.", "average."}) {
+      TensorList& into = list[0] == 'd' ? loaded[i].direction : loaded[i].average;
+      for (size_t j = 0; has(g + list + std::to_string(j)); ++j) {
+        LMLAB_CHECK(j < params.size(), DataError, what, " holds more '", g, list, "' tensors than the group's ",
+                    params.size(), " parameters; it was saved for other parameters");
+        into.push_back(read_archive_tensor_like(archive, g + list + std::to_string(j), params[j], what));
       }
     }
+  }
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    base_.param_groups()[i].options().set_lr(lrs[i]);
+    groups_[i].last_change = loaded[i].last_change;
+    groups_[i].direction = std::move(loaded[i].direction);
+    groups_[i].average = std::move(loaded[i].average);
+    groups_[i].borrowed = false;
   }
 }
 

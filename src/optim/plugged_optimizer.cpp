@@ -12,6 +12,41 @@ namespace {
 
 bool in_unit_interval(double x) { return x >= 0 && x < 1; }
 
+// DataError unless every state tensor of `base` (moments, sums, momentum buffers) has its
+// parameter's shape and only finite values, and every step count is >= 0: LibTorch's
+// Optimizer::load takes them as stored, and a wrong shape would fail (or broadcast) at a later step.
+void check_base_state(torch::optim::Optimizer& base, const std::string& what) {
+  const auto check = [&](const torch::Tensor& t, const torch::Tensor& p, const char* name) {
+    if (!t.defined()) return;
+    LMLAB_CHECK(t.sizes() == p.sizes() && t.scalar_type() == p.scalar_type(), DataError, what, ": the base "
+                "optimizer's ", name, " is ", t.dtype(), " ", t.sizes(), " for a parameter of ", p.dtype(), " ",
+                p.sizes(), "; it was saved for other parameters");
+    LMLAB_CHECK(torch::isfinite(t).all().item<bool>(), DataError, what, ": the base optimizer's ", name,
+                " holds NaN or Inf; the state is corrupt");
+  };
+  const auto count = [&](int64_t step) {
+    LMLAB_CHECK(step >= 0, DataError, what, ": the base optimizer's step count is ", step, "; the state is corrupt");
+  };
+  for (const auto& group : base.param_groups()) {
+    for (const auto& p : group.params()) {
+      const auto found = base.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      if (found == base.state().end()) continue;
+      const auto* state = found->second.get();
+      if (const auto* s = dynamic_cast<const torch::optim::AdamParamState*>(state)) {
+        check(s->exp_avg(), p, "exp_avg"), check(s->exp_avg_sq(), p, "exp_avg_sq");
+        check(s->max_exp_avg_sq(), p, "max_exp_avg_sq"), count(s->step());
+      } else if (const auto* s = dynamic_cast<const torch::optim::AdamWParamState*>(state)) {
+        check(s->exp_avg(), p, "exp_avg"), check(s->exp_avg_sq(), p, "exp_avg_sq");
+        check(s->max_exp_avg_sq(), p, "max_exp_avg_sq"), count(s->step());
+      } else if (const auto* s = dynamic_cast<const torch::optim::AdagradParamState*>(state)) {
+        check(s->sum(), p, "sum"), count(s->step());
+      } else if (const auto* s = dynamic_cast<const torch::optim::SGDParamState*>(state)) {
+        check(s->momentum_buffer(), p, "momentum buffer");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void PluggedOptimizerOptions::validate() const {
@@ -83,11 +118,37 @@ void PluggedOptimizer::save(torch::serialize::OutputArchive& archive) const {
 }
 
 void PluggedOptimizer::load(torch::serialize::InputArchive& archive) {
+  // Loaded into a fresh optimizer over the same parameters and checked, then swapped in: a
+  // refused state leaves this one as it was.
+  std::vector<torch::Tensor> params;
+  for (const auto& group : base_->param_groups())
+    params.insert(params.end(), group.params().begin(), group.params().end());
+  PluggedOptimizer fresh(params, options_);
   torch::serialize::InputArchive base, plugin, adapter;
-  archive.read("base", base);
-  base_->load(base);
-  if (plugin_) archive.read("plugin", plugin), plugin_->load(plugin);
-  if (adapter_) archive.read("adapter", adapter), adapter_->load(adapter);
+  const std::string what = "optimizer state";
+  LMLAB_CHECK(archive.try_read("base", base), DataError, what, " lacks the base optimizer's state ('base'); it was "
+              "not saved by PluggedOptimizer::save");
+  LMLAB_CHECK(!plugin_ || archive.try_read("plugin", plugin), DataError, what, " lacks the ", options_.accel(),
+              " plug-in's state; it was saved with another optim.accel");
+  LMLAB_CHECK(!adapter_ || archive.try_read("adapter", adapter), DataError, what, " lacks the ",
+              options_.lr_adapter(), " adapter's state; it was saved with another optim.lr_adapter");
+  const auto refuse = [&](const std::string& why) {
+    return DataError(what + ": the " + options_.name() + " state does not load (" + why.substr(0, why.find('\n')) +
+                     "); it was saved for another optimizer or other parameters");
+  };
+  try {
+    fresh.base_->load(base);
+  } catch (const c10::Error& e) {
+    throw refuse(e.what_without_backtrace());
+  } catch (const std::exception& e) {  // LibTorch's ObjectAttributeError for a missing entry is no c10::Error
+    throw refuse(e.what());
+  }
+  check_base_state(*fresh.base_, what);
+  if (plugin_) fresh.plugin_->load(plugin);
+  if (adapter_) fresh.adapter_->load(adapter);
+  std::swap(base_, fresh.base_);  // the plug-in and the adapter refer to the base object, which stays put
+  std::swap(plugin_, fresh.plugin_);
+  std::swap(adapter_, fresh.adapter_);
 }
 
 TrainOptimizerFactory plugged_optimizer_factory(PluggedOptimizerOptions options) {

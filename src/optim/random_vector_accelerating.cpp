@@ -7,6 +7,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "lmlab/core/archive.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
 #include "lmlab/kernels/optim_step.h"
@@ -153,11 +154,22 @@ void RandomVectorAccelerating::save(torch::serialize::OutputArchive& archive) co
 }
 
 void RandomVectorAccelerating::load(torch::serialize::InputArchive& archive) {
-  StepWrapper::load(archive);
   torch::Tensor seed, state;  // fresh tensors: reading into a defined one resizes its storage
-  if (archive.try_read("seed", seed)) options_.seed(uint64_t(seed.item<int64_t>()));
-  archive.read("generator_state", state);
-  generator_.set_state(state);
+  const bool has_seed = archive.try_read("seed", seed);  // absent in states saved before the keyed draws
+  LMLAB_CHECK(!has_seed || (seed.numel() == 1 && seed.scalar_type() == torch::kLong), DataError,
+              "optimizer state: 'seed' is not one int64; it was not saved by Random Vector Accelerating");
+  LMLAB_CHECK(archive.try_read("generator_state", state), DataError,
+              "optimizer state lacks 'generator_state'; it was not saved by Random Vector Accelerating");
+  torch::Generator generator = make_generator(options_.seed());  // not clone(): it leaks in LibTorch 1.13
+  try {
+    generator.set_state(state);
+  } catch (const c10::Error& e) {
+    throw DataError(std::string("optimizer state: 'generator_state' is not a random generator's state (") +
+                    e.what_without_backtrace() + "); it was not saved by Random Vector Accelerating");
+  }
+  StepWrapper::load(archive);
+  generator_ = std::move(generator);
+  if (has_seed) options_.seed(uint64_t(seed.item<int64_t>()));
 }
 
 }  // namespace lmlab::optim

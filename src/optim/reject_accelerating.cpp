@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "lmlab/core/archive.h"
 #include "lmlab/core/error.h"
 
 namespace lmlab::optim {
@@ -66,10 +67,9 @@ void RejectAccelerating::save(torch::serialize::OutputArchive& archive) const {
 }
 
 void RejectAccelerating::load(torch::serialize::InputArchive& archive) {
+  const int64_t rejected = read_archive_count(archive, "rejected", "optimizer state");
   StepWrapper::load(archive);
-  torch::Tensor t;
-  archive.read("rejected", t);
-  rejected_ = t.item<int64_t>();
+  rejected_ = rejected;
 }
 
 }  // namespace lmlab::optim

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "lmlab/core/archive.h"
 #include "lmlab/core/error.h"
 
 namespace lmlab::optim {
@@ -64,9 +65,7 @@ void StepWrapper::save(torch::serialize::OutputArchive& archive) const {
 }
 
 void StepWrapper::load(torch::serialize::InputArchive& archive) {
-  torch::Tensor t;
-  archive.read("steps", t);
-  steps_ = t.item<int64_t>();
+  steps_ = read_archive_count(archive, "steps", "optimizer state");
 }
 
 }  // namespace lmlab::optim

@@ -135,7 +135,8 @@ struct SparseAttentionFunction : torch::autograd::Function<SparseAttentionFuncti
 
 torch::Tensor gathered_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                  const torch::Tensor& indices, double scale) {
-  LMLAB_CHECK(indices.dim() == 4 && indices.scalar_type() == torch::kLong &&
+  check_sparse_attention(q, k, v, SparseAttentionOptions().k(1).scale(scale));  // shapes, dtypes, values
+  LMLAB_CHECK(indices.defined() && indices.dim() == 4 && indices.scalar_type() == torch::kLong &&
                   indices.sizes().slice(0, 3) == q.sizes().slice(0, 3),
               UsageError, "gathered_attention: indices must be int64 [B,H,T,K] with q's B, H, T; got ",
               indices.sizes(), " for q ", q.sizes());

@@ -1,6 +1,7 @@
 // ExpPolynomial: Chebyshev interpolation of exp on [-R, R] and its relative error bound
 // (include/lmlab/streaming_attention/exp_polynomial.h).
 #include <cmath>
+#include <limits>
 
 #include "lmlab/streaming_attention/exp_polynomial.h"
 #include "lmlab/core/error.h"
@@ -9,8 +10,11 @@ namespace lmlab::streaming_attention {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-// Degrees searched when naming the degree a refused configuration would need.
+// Degrees searched when naming the degree a refused configuration would need, and the largest
+// degree a polynomial may have (its features grow as C(d + g, g)).
 constexpr int64_t kLargestNamedDegree = 400;
+// Above this radius e^R overflows a double: no bound is finite.
+constexpr double kLargestRadius = 700;
 
 // I_j(x), the modified Bessel function of the first kind, by its power series
 // sum_m (x/2)^(2m+j) / (m! (m+j)!), all terms positive; the first term in log space.
@@ -31,6 +35,9 @@ double exp_interpolation_error_bound(int64_t degree, double radius) {
   LMLAB_CHECK(degree >= 0, UsageError, "the degree of the exp polynomial must be >= 0, got ", degree);
   LMLAB_CHECK(radius > 0 && std::isfinite(radius), UsageError, "the score radius R must be finite and > 0, got ",
               radius);
+  // The sum below takes O(R^2) steps; past kLargestRadius its factor e^R is infinite anyway (a
+  // radius of 3e11 kept the `pyargs` fuzz target's StreamingAttention busy for good).
+  if (radius > kLargestRadius) return std::numeric_limits<double>::infinity();
   // sum_{j>g} I_j(R): terms until negligible, then the tail bound I_{j+1}/I_j <= R / (2(j+1))
   // (from the series), geometric once that ratio is below 1/2.
   double sum = 0, term = bessel_i(degree + 1, radius);
@@ -52,9 +59,10 @@ ExpPolynomial::ExpPolynomial(double radius, const ExpPolynomialOptions& options)
               radius, "; it is the largest |score| the polynomial must cover");
   const double eps = options.max_rel_error();
   LMLAB_CHECK(eps > 0 && eps < 1, UsageError, "max_rel_error must be in (0, 1), got ", eps);
-  LMLAB_CHECK(options.degree() >= 0 && options.max_degree() >= 1, UsageError,
-              "degree must be >= 0 (0: automatic) and max_degree >= 1, got ", options.degree(), " and ",
-              options.max_degree());
+  LMLAB_CHECK(options.degree() >= 0 && options.max_degree() >= 1 && options.degree() <= kLargestNamedDegree &&
+                  options.max_degree() <= kLargestNamedDegree,
+              UsageError, "degree must be in [0, ", kLargestNamedDegree, "] (0: automatic) and max_degree in [1, ",
+              kLargestNamedDegree, "], got ", options.degree(), " and ", options.max_degree());
   const auto meets = [&](int64_t g) { return exp_interpolation_error_bound(g, radius) <= eps; };
   int64_t g = options.degree();
   if (g == 0) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace lmlab::fuzz {
 
@@ -26,6 +27,21 @@ inline std::map<std::string, Target>& targets() {
 struct Registration {
   Registration(const char* name, Target target) { targets()[name] = target; }
 };
+
+// Valid inputs written by lmlab itself (a target's seeds): replay_test.cpp checks that each is
+// accepted, and writes them into tests/fuzz/corpus/<name>/ when LMLAB_FUZZ_WRITE_SEEDS is set.
+using Seeds = std::vector<std::string> (*)();
+inline std::map<std::string, Seeds>& seed_writers() {
+  static std::map<std::string, Seeds> all;
+  return all;
+}
+struct SeedRegistration {
+  SeedRegistration(const char* name, Seeds seeds) { seed_writers()[name] = seeds; }
+};
+
+// With LMLAB_FUZZ_WRITE_SEEDS set: writes the seeds as tests/fuzz/corpus/<name>/seed_<i> (under
+// LMLAB_SOURCE_DIR or the working directory).
+void write_seeds_if_asked(const std::string& name, Seeds seeds);
 
 // A broken property: reported as a crash by libFuzzer and as a failure by the replay test.
 [[noreturn]] void property_broken(const std::string& what);
@@ -44,4 +60,20 @@ struct Registration {
   static int lmlab_fuzz_##name(const uint8_t* data, size_t size);                                     \
   static const lmlab::fuzz::Registration lmlab_fuzz_registration_##name(#name, lmlab_fuzz_##name);    \
   static int lmlab_fuzz_##name(const uint8_t* data, size_t size)
+#endif
+
+// LMLAB_FUZZ_SEEDS(name) { return {valid input, ...}; }: the target's seeds (not in libFuzzer builds).
+#ifdef LMLAB_LIBFUZZER
+#define LMLAB_FUZZ_SEEDS(name)                                                                        \
+  static std::vector<std::string> lmlab_fuzz_seeds_##name();                                          \
+  extern "C" int LLVMFuzzerInitialize(int*, char***) {                                                \
+    lmlab::fuzz::write_seeds_if_asked(#name, lmlab_fuzz_seeds_##name);                                \
+    return 0;                                                                                         \
+  }                                                                                                   \
+  static std::vector<std::string> lmlab_fuzz_seeds_##name()
+#else
+#define LMLAB_FUZZ_SEEDS(name)                                                                        \
+  static std::vector<std::string> lmlab_fuzz_seeds_##name();                                          \
+  static const lmlab::fuzz::SeedRegistration lmlab_fuzz_seed_registration_##name(#name, lmlab_fuzz_seeds_##name); \
+  static std::vector<std::string> lmlab_fuzz_seeds_##name()
 #endif

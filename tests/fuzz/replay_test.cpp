@@ -12,7 +12,7 @@
 namespace fs = std::filesystem;
 
 TEST(Fuzz, EveryTargetHasACorpus) {
-  for (const char* name : {"config", "fortunes", "idx", "points"}) {
+  for (const char* name : {"checkpoint", "config", "fortunes", "idx", "packed", "points", "pyargs"}) {
     ASSERT_TRUE(lmlab::fuzz::targets().count(name)) << name;
     const fs::path corpus = fs::path(LMLAB_SOURCE_DIR) / "tests/fuzz/corpus" / name;
     ASSERT_TRUE(fs::is_directory(corpus)) << corpus;
@@ -35,4 +35,15 @@ TEST(Fuzz, CheckedInInputsReplayWithoutAFinding) {
     }
   }
   std::printf("%d inputs replayed\n", inputs);
+}
+
+// The valid inputs each target's seeds are made of, as lmlab writes them today: no finding on any.
+// LMLAB_FUZZ_WRITE_SEEDS=1 also writes them into tests/fuzz/corpus/<name>/seed_<i>.
+TEST(Fuzz, SeedsLmlabWritesReplayWithoutAFinding) {
+  for (const auto& [name, seeds] : lmlab::fuzz::seed_writers()) {
+    ASSERT_TRUE(lmlab::fuzz::targets().count(name)) << name;
+    for (const std::string& bytes : seeds())
+      EXPECT_NO_THROW(lmlab::fuzz::targets()[name](reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())) << name;
+    lmlab::fuzz::write_seeds_if_asked(name, seeds);
+  }
 }

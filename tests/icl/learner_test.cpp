@@ -154,6 +154,24 @@ TEST(LearnerCheckpoint, CorruptForeignAndMissingFilesAreDataErrors) {
   for (const auto& f : {garbage, truncated, foreign}) std::remove(f.c_str());
 }
 
+// A checkpoint whose description asks for a learner far larger than the file (the `checkpoint` fuzz
+// target's finding: load_learner built the model before reading a tensor) is refused up front.
+TEST(LearnerCheckpoint, DescriptionLargerThanTheFileIsADataError) {
+  const auto path = temp_path("huge.pt");
+  torch::manual_seed(0);
+  MLP mlp(MLPOptions(3, {4}, 1));
+  save_weights(*mlp, path, "icl_learner v1 d=3 points=6 layers=64 heads=8 width=65536 mlp_ratio=4");
+  try {
+    load_learner(path);
+    ADD_FAILURE() << "no DataError";
+  } catch (const DataError& e) {
+    EXPECT_MENTIONS(std::string(e.what()), "more than the file holds");
+  }
+  save_weights(*mlp, path, "icl_learner v1 d=3 points=6x layers=1 heads=1 width=4 mlp_ratio=4");
+  EXPECT_THROW(load_learner(path), DataError);
+  std::remove(path.c_str());
+}
+
 TEST(LearnerCheckpoint, PathIsAStableHashOfTheKey) {
   EXPECT_EQ(checkpoint_path("dir", "a"), checkpoint_path("dir", "a"));
   EXPECT_NE(checkpoint_path("dir", "a"), checkpoint_path("dir", "b"));

@@ -167,4 +167,15 @@ TEST(FlashAttention, BadInputIsAUsageError) {
                "at least one key");
 }
 
+// composed_attention (and exact_attention's fallback) multiplied whatever it got: mixed or integer
+// dtypes were raw LibTorch errors (the `pyargs` fuzz target's finding).
+TEST(ComposedAttention, MixedOrIntegerDtypesAreUsageErrors) {
+  auto [q, k, v] = random_qkv(1, 2, 3, 3, 4);
+  const auto message = [](const std::function<void()>& f) { return test_support::usage_error(f); };
+  EXPECT_MENTIONS(message([&] { composed_attention(q.to(torch::kDouble), k, v, false); }), "one floating-point dtype");
+  EXPECT_MENTIONS(message([&] { exact_attention(q, k, v.to(torch::kLong), false); }), "one floating-point dtype");
+  EXPECT_MENTIONS(message([&] { exact_attention(q.to(torch::kLong), k.to(torch::kLong), v.to(torch::kLong), true); }),
+                  "one floating-point dtype");
+}
+
 }  // namespace

@@ -145,3 +145,16 @@ TEST(BitLinear, BadOptionsAndShapesAreUsageErrors) {
   }
   EXPECT_THROW(weight_quant_from_name("int4"), UsageError);
 }
+
+// Found by the `pyargs` fuzz target (what Python can pass to onebit_bit_linear and
+// onebit_quantize_activations_int8): these were raw LibTorch errors, now UsageErrors.
+TEST(BitLinear, EmptyAndMixedDtypeArgumentsAreUsageErrors) {
+  auto options = BitLinearOptions(4, 3);
+  const torch::Tensor x = torch::randn({2, 4}), w = torch::randn({3, 4}), b = torch::randn({3});
+  EXPECT_THROW(quantize_activations_int8(torch::zeros({2, 0})), UsageError);
+  EXPECT_THROW(bit_linear(x.to(torch::kDouble), w, b, options), UsageError);
+  EXPECT_THROW(bit_linear(x, w, b.to(torch::kDouble), options), UsageError);
+  EXPECT_THROW(bit_linear(x.to(torch::kLong), w, b, options), UsageError);
+  EXPECT_EQ(bit_linear(x, w, b, options).sizes(), torch::IntArrayRef({2, 3}));
+  EXPECT_THROW(bit_linear(torch::zeros({2, 0}), torch::zeros({3, 0}), b, options.act_bits(8)), UsageError);
+}

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 #include "lmlab/core/error.h"
 #include "lmlab/models/gpt.h"
+#include "lmlab/models/weights.h"
 #include "lmlab/onebit/packed_linear.h"
 
 using namespace lmlab;
@@ -115,6 +117,62 @@ TEST(PackModel, PackedGPTMatchesItsUnpackedSelfAndUnpacksExactly) {
   EXPECT_EQ(unpack_model(*gpt), bit_linears);
   EXPECT_EQ(unpack_model(*gpt), 0);
   EXPECT_TRUE(torch::equal(gpt(idx), dense));
+}
+
+// save_packed / load_packed: the words, the scale and the bias come back exactly (the scale used
+// to be a plain member, so a PackedLinear saved with save_weights lost it).
+TEST(PackedFile, EveryVariantRoundTrips) {
+  const std::string path = (std::filesystem::temp_directory_path() / "lmlab_packed_file_test.pt").string();
+  torch::manual_seed(0);
+  for (const auto& options : variants(70, 3)) {
+    PackedLinear packed = pack(*BitLinear(options));
+    save_packed(*packed, path);
+    PackedLinear loaded = load_packed(path);
+    EXPECT_EQ(loaded->weight_scale(), packed->weight_scale()) << describe(options);
+    EXPECT_TRUE(torch::equal(loaded->pattern(), packed->pattern())) << describe(options);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor x = torch::randn({2, 70});
+    EXPECT_TRUE(torch::equal(loaded->forward(x), packed->forward(x))) << describe(options);
+  }
+  std::filesystem::remove(path);
+}
+
+// What the kernels cannot use is refused: a ternary weight set in both planes, a negative or NaN
+// scale, a description of another layer or one the file cannot back.
+TEST(PackedFile, InvalidFilesAreDataErrors) {
+  const std::string path = (std::filesystem::temp_directory_path() / "lmlab_packed_file_bad.pt").string();
+  const auto error = [&path]() -> std::string {
+    try {
+      load_packed(path);
+    } catch (const DataError& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "no DataError";
+    return "";
+  };
+  const auto ternary = BitLinearOptions(70, 2).weights(WeightQuantOptions().quant(WeightQuant::Ternary));
+  PackedLinear packed = pack(*BitLinear(ternary));
+  const std::string kind = "onebit.packed_linear v1 in=70 out=2 ternary=1 centered=0 scaled=1 bias=1 act_bits=0 input_norm=0";
+  auto words = packed->named_buffers()["words"];
+  const torch::Tensor saved = words.clone();
+  words[1][2] = 5, words[1][3] = 4;  // row 1, second word: weight 66 + 2 in +1, and in -1
+  save_weights(*packed, path, kind);
+  EXPECT_NE(error().find("ternary weight [1, 66]"), std::string::npos);
+  words.copy_(saved);
+  words[1][2] = int64_t{1} << 20, words[1][3] = int64_t{1} << 20;  // padding bit 64 + 20 >= 70: ignored
+  save_weights(*packed, path, kind);
+  EXPECT_NO_THROW(load_packed(path));
+  words.copy_(saved);
+  packed->named_buffers()["scale"].fill_(-1.0);
+  save_weights(*packed, path, kind);
+  EXPECT_NE(error().find("weight scale is -1"), std::string::npos);
+  save_weights(*packed, path, "onebit.packed_linear v1 in=70 out=2 ternary=0 centered=0 scaled=1 bias=1 act_bits=0 input_norm=0");
+  EXPECT_NE(error().find("'words'"), std::string::npos);
+  save_weights(*packed, path, "onebit.packed_linear v1 in=4000000000 out=4000000000 ternary=1 centered=0 scaled=1 bias=1 act_bits=0 input_norm=0");
+  EXPECT_NE(error().find("at most"), std::string::npos);
+  save_weights(*packed, path, "gpt");
+  EXPECT_NE(error().find("not a packed 1-bit layer"), std::string::npos);
+  std::filesystem::remove(path);
 }
 
 TEST(PackedLinear, NonFiniteWeightsOrBiasAreUsageErrorsNamingTheEntry) {

@@ -3,8 +3,10 @@
 // trajectory; bad options are UsageErrors that name the value.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <sstream>
 
+#include "lmlab/core/archive.h"
 #include "lmlab/optim/plugged_optimizer.h"
 #include "lmlab/optim/rdbd.h"
 #include "lmlab/optim/reject_accelerating.h"
@@ -13,6 +15,7 @@
 namespace lmlab::optim {
 namespace {
 
+using test_support::data_error;
 using test_support::usage_error;
 
 // A non-quadratic gradient field in float64, different at every step t.
@@ -124,6 +127,95 @@ TEST(PluggedOptimizer, BadOptionsNameTheValue) {
                         HypergradientOptions().bounds(LrBounds().lr_min(1).lr_max(0.1))));
                   }),
                   "lr_min <= lr_max");
+}
+
+// Optimizer state is outside input (Python passes it as bytes): anything wrong with it is a
+// DataError naming the entry, and a refused state leaves the optimizer as it was. Found by the
+// `checkpoint` fuzz target (tests/fuzz/checkpoint_fuzz.cpp), which got raw LibTorch errors.
+TEST(PluggedOptimizer, CorruptStateIsADataErrorAndChangesNothing) {
+  const auto options = PluggedOptimizerOptions().name("adamw").accel("reject").lr_adapter("dbd");
+  auto x = start();
+  PluggedOptimizer optimizer({x}, options);
+  trajectory_end(x, [&] { optimizer.step(); }, 3);
+  const double lr = optimizer.lr();
+  // Saved state with one entry replaced (or dropped, when `value` is undefined), as bytes.
+  const auto state_with = [&](const std::string& section, const std::string& key, const torch::Tensor& value) {
+    torch::serialize::OutputArchive archive, base, plugin, adapter;
+    plugin.write("steps", torch::tensor(int64_t{3}));
+    plugin.write("rejected", torch::tensor(int64_t{0}));
+    adapter.write("group0.lr", torch::tensor(0.01, torch::kDouble));
+    adapter.write("group0.last_change", torch::tensor(0.0, torch::kDouble));
+    adapter.write("group0.direction.0", torch::zeros({7}, torch::kDouble));
+    auto& changed = section == "plugin" ? plugin : adapter;
+    if (value.defined()) changed.write(key, value);
+    optimizer.base().save(base);
+    archive.write("base", base), archive.write("plugin", plugin), archive.write("adapter", adapter);
+    std::ostringstream out;
+    archive.save_to(out);
+    return out.str();
+  };
+  const auto load = [&](const std::string& bytes) {
+    torch::serialize::InputArchive archive;
+    read_archive_bytes(archive, bytes, "optimizer state", "pass what save() wrote");
+    optimizer.load(archive);
+  };
+  EXPECT_NO_THROW(load(state_with("plugin", "steps", torch::tensor(int64_t{5}))));
+  EXPECT_MENTIONS(data_error([&] { load(state_with("plugin", "steps", torch::zeros({2}))); }), "'steps' should be one number");
+  EXPECT_MENTIONS(data_error([&] { load(state_with("plugin", "rejected", torch::tensor(-1.0))); }), "a count");
+  EXPECT_MENTIONS(data_error([&] { load(state_with("adapter", "group0.lr", torch::tensor(NAN))); }), "'group0.lr' is nan");
+  EXPECT_MENTIONS(data_error([&] { load(state_with("adapter", "group0.direction.0", torch::zeros({3}))); }),
+                  "saved for other parameters");
+  EXPECT_MENTIONS(data_error([&] { load(state_with("adapter", "group0.direction.1", torch::zeros({7}))); }),
+                  "more 'group0.direction.' tensors");
+  EXPECT_MENTIONS(data_error([&] { load("PK\x03\x04 and then garbage"); }), "corrupt (no zip directory");
+  EXPECT_MENTIONS(data_error([&] { load("garbage"); }), "not a LibTorch archive");
+  const double loaded_lr = optimizer.lr();  // 0.01, from the one state that loaded
+  EXPECT_EQ(loaded_lr, 0.01);
+  EXPECT_NE(lr, loaded_lr);
+}
+
+// Loads the state whose "base" is `base` into `optimizer`, through bytes as Python's load() does.
+void load_base_state(PluggedOptimizer& optimizer, torch::serialize::OutputArchive& base) {
+  torch::serialize::OutputArchive archive;
+  archive.write("base", base);
+  std::ostringstream out;
+  archive.save_to(out);
+  torch::serialize::InputArchive in;
+  read_archive_bytes(in, out.str(), "optimizer state", "");
+  optimizer.load(in);
+}
+
+// The base optimizer's own state (LibTorch's Optimizer::load takes it as stored) is checked
+// against the parameters: a moment of another shape would fail, or broadcast, at a later step.
+TEST(PluggedOptimizer, BaseStateOfOtherParametersIsADataError) {
+  auto small = torch::zeros({3}, torch::kDouble).requires_grad_();
+  PluggedOptimizer other({small}, PluggedOptimizerOptions().name("adam"));
+  trajectory_end(small, [&] { other.step(); }, 1);
+  torch::serialize::OutputArchive base;
+  other.base().save(base);
+  auto x = start();
+  PluggedOptimizer optimizer({x}, PluggedOptimizerOptions().name("adam"));
+  EXPECT_MENTIONS(data_error([&] { load_base_state(optimizer, base); }), "saved for other parameters");
+  EXPECT_NO_THROW(trajectory_end(x, [&] { optimizer.step(); }, 2));
+}
+
+// LibTorch's Optimizer::load reads the entries a state's sizes announce and throws an
+// ObjectAttributeError (no c10::Error) for a missing one; that escaped as an uncaught exception
+// and ended the process (the `checkpoint` fuzz target's finding).
+TEST(PluggedOptimizer, BaseStateMissingAnEntryIsADataError) {
+  torch::serialize::OutputArchive base, state, groups, group, options;
+  base.write("pytorch_version", c10::IValue(std::string("1.5.0")));
+  base.write("state", state);
+  groups.write("param_groups/size", torch::tensor(int64_t{1}));
+  group.write("params/size", torch::tensor(int64_t{2}));  // announces two parameters, holds one
+  group.write("params/0", c10::IValue(std::string("0x1")));
+  options.write("lr", c10::IValue(0.1));
+  group.write("options", options);
+  groups.write("param_groups/0", group);
+  base.write("param_groups", groups);
+  auto x = start();
+  PluggedOptimizer optimizer({x}, PluggedOptimizerOptions().name("adagrad"));
+  EXPECT_MENTIONS(data_error([&] { load_base_state(optimizer, base); }), "the adagrad state does not load");
 }
 
 }  // namespace

@@ -145,6 +145,13 @@ TEST(SparseAttention, BadInput) {
       const std::string msg = message_of([&] { sparse_attention::sparse_attention(x[0], x[1], x[2], ok); });
       EXPECT_NE(msg.find(std::string(1, "qkv"[which]) + " holds NaN or Inf"), std::string::npos) << msg;
     }
-  // gathered_attention checks its indices.
+  // gathered_attention checks its indices, and (the `pyargs` fuzz target's finding: a raw LibTorch
+  // error before) q, k and v as sparse_attention does.
   EXPECT_THROW(gathered_attention(q, k, v, torch::zeros({1, 2, 4}, torch::kLong), 1.0), UsageError);
+  const torch::Tensor indices = torch::zeros({1, 2, 4, 2}, torch::kLong);
+  EXPECT_THROW(gathered_attention(q[0][0], k, v, indices, 1.0), UsageError);
+  EXPECT_THROW(gathered_attention(q, k[0], v, indices, 1.0), UsageError);
+  EXPECT_THROW(gathered_attention(q, k, v.to(torch::kDouble), indices, 1.0), UsageError);
+  EXPECT_THROW(gathered_attention(q, k, v, indices, NAN), UsageError);
+  EXPECT_EQ(gathered_attention(q, k, v, indices, 1.0).sizes(), torch::IntArrayRef({1, 2, 4, 3}));
 }

@@ -77,6 +77,18 @@ TEST(ExpPolynomial, RefusesScoresTooLargeForTheRequestedError) {
   usage_error([] { ExpPolynomial(1.0, ExpPolynomialOptions().degree(-1)); });
 }
 
+// Found by the `pyargs` fuzz target: a score radius of 3e11 (entry bound 1e5 from Python) made the
+// bound's O(R^2) sum run for good, and a degree or max_degree of 2^40 would have been searched or
+// allocated. Past R = 700 e^R overflows and the bound is infinite at once; degrees are at most 400.
+TEST(ExpPolynomial, HugeRadiiAndDegreesAreAnsweredAtOnce) {
+  EXPECT_TRUE(std::isinf(exp_interpolation_error_bound(8, 3.4e11)));
+  EXPECT_MENTIONS(usage_error([] { ExpPolynomial(3.4e11); }), "only guarantees relative error inf");
+  EXPECT_MENTIONS(usage_error([] { ExpPolynomial(1.0, ExpPolynomialOptions().max_degree(int64_t{1} << 40)); }),
+                  "max_degree in [1, 400]");
+  EXPECT_MENTIONS(usage_error([] { ExpPolynomial(1.0, ExpPolynomialOptions().degree(int64_t{1} << 40)); }),
+                  "degree must be in [0, 400]");
+}
+
 TEST(PolynomialFeatures, DimensionIsTheNumberOfMonomials) {
   EXPECT_EQ(polynomial_feature_dim(4, 8), 495);
   EXPECT_EQ(polynomial_feature_dim(8, 8), 12870);

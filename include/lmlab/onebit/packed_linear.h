@@ -15,12 +15,15 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include <torch/torch.h>
 
 #include "lmlab/onebit/bit_linear.h"
 
 namespace lmlab::onebit {
+
+class PackedLinear;
 
 class PackedLinearImpl : public torch::nn::Module {
  public:
@@ -32,15 +35,19 @@ class PackedLinearImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 
   const BitLinearOptions& options() const { return options_; }
-  double weight_scale() const { return scale_; }
+  double weight_scale() const { return scale_.item<double>(); }
   // Bytes of the packed weights: out * ceil(in / 64) * 8 (binary) or twice that (ternary).
   int64_t packed_weight_bytes() const { return words_.numel() * 8; }
   // T as floats [out, in] (values -1, 0, +1), unpacked from the stored words.
   torch::Tensor pattern() const;
 
  private:
+  friend PackedLinear load_packed(const std::string& path);
+  // A layer of `options`' shape whose words, scale and bias are yet to be filled in (load_packed).
+  PackedLinearImpl(const BitLinearOptions& options, bool uninitialised);
+
   BitLinearOptions options_;
-  double scale_ = 1.0;
+  torch::Tensor scale_;  // double [], s of Q(W) = s * T: a buffer, so that it is saved with the words
   torch::Tensor words_;  // int64 [out, words per row (x2 planes for ternary)], the packed.h layout
   torch::Tensor bias_;   // float [out] or undefined
 };
@@ -48,6 +55,14 @@ TORCH_MODULE(PackedLinear);
 
 // The inference layer for `layer`'s current weights.
 PackedLinear pack(const BitLinearImpl& layer);
+
+// Packed layers on disk: a weights file (lmlab/models/weights.h) whose kind describes the layer,
+//   "onebit.packed_linear v1 in=64 out=16 quant=ternary centered=0 scaled=1 bias=1 act_bits=8 input_norm=0"
+// and whose buffers are the words, the scale and the bias. load_packed rebuilds the layer from the
+// kind and checks what the kernels rely on: no ternary weight set in both planes, a finite scale
+// >= 0, a finite bias. A missing, foreign, corrupt or invalid file is a DataError naming it.
+void save_packed(const PackedLinearImpl& layer, const std::string& path);
+PackedLinear load_packed(const std::string& path);
 
 // Switches every BitLinear in `model` (itself included) to packed inference (BitLinearImpl::
 // set_packed), or back to training mode. Returns the number of layers switched. Packed layers use

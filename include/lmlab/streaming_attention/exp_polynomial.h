@@ -24,9 +24,9 @@
 namespace lmlab::streaming_attention {
 
 struct ExpPolynomialOptions {
-  TORCH_ARG(int64_t, degree) = 0;            // g; 0: the smallest degree whose bound meets max_rel_error
+  TORCH_ARG(int64_t, degree) = 0;            // g <= 400; 0: the smallest degree whose bound meets max_rel_error
   TORCH_ARG(double, max_rel_error) = 1e-3;   // delta requested: refuse when the bound exceeds it
-  TORCH_ARG(int64_t, max_degree) = 30;       // largest degree the automatic choice may take
+  TORCH_ARG(int64_t, max_degree) = 30;       // largest degree the automatic choice may take, <= 400
 };
 
 // delta(g, R) above: the relative error bound of the degree-g Chebyshev interpolant of exp on [-R, R].
