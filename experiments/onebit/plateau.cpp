@@ -25,6 +25,7 @@
 #include "lmlab/core/seed.h"
 #include "lmlab/data/text_corpus.h"
 #include "lmlab/models/attention.h"
+#include "lmlab/onebit/quantize.h"
 #include "lmlab/train/lm_trainer.h"
 #include "onebit/bitnet_gpt.h"
 #include "registry.h"
@@ -71,7 +72,7 @@ Diagnosis diagnose(GPT& model, const std::vector<TokenBatch>& batches) {
       d.attention_entropy[l] += normalized_entropy(cores[l]->last_probabilities());
       h = next;
     }
-    const auto logits = model->forward(b.x);
+    const auto logits = torch::matmul(ln_f->forward(h), wte.t());  // the model's forward, tied head
     d.loss += lm_loss(logits, b.y).total_nats / double(b.y.numel());
     d.embedding_loss += lm_loss(embedding_logits, b.y).total_nats / double(b.y.numel());
     const auto logp = torch::log_softmax(logits.reshape({-1, logits.size(-1)}).to(torch::kDouble), -1);
@@ -94,13 +95,18 @@ void run(RunContext& ctx) {
               ", tokens = ", tokens);
   LMLAB_CHECK(cfg.get_bool("model.tied_head"), UsageError, "onebit.plateau reads the tied head's embedding-only "
               "logits; keep model.tied_head = true");
+  LMLAB_CHECK(!precisions.empty(), UsageError, "precisions must name at least one of fp, binary, ternary");
+  for (const std::string& precision : precisions)
+    if (precision != "fp") onebit::weight_quant_from_name(precision);  // validates the name before training
+  LMLAB_CHECK(cfg.get_int("eval_batches") >= 1, UsageError, "eval_batches must be >= 1; got ",
+              cfg.get_int("eval_batches"));
   const std::vector<Document> docs = load_fortunes("", cfg.get_string_list("topics"));
   const TextBatcher train(make_token_stream(select_split(docs, TextSplit::Train)));
   const TextBatcher val(make_token_stream(select_split(docs, TextSplit::Validation)));
   auto batches = val.eval_batches(64, cfg.get_int("model.context"));
-  const auto n_eval = std::min<size_t>(batches.size(), size_t(cfg.get_int("eval_batches")));
-  LMLAB_CHECK(n_eval >= 1, UsageError, "eval_batches must be >= 1");
-  batches.resize(n_eval);
+  batches.resize(std::min<size_t>(batches.size(), size_t(cfg.get_int("eval_batches"))));
+  LMLAB_CHECK(!batches.empty(), DataError, "the validation text holds no window of model.context + 1 bytes; "
+              "choose more topics or a shorter model.context");
 
   const int64_t batch_tokens = cfg.get_int("train.batch") * cfg.get_int("model.context");
   std::map<std::string, std::vector<double>> curves;  // "<precision>.<quantity>" per diagnosis

@@ -13,6 +13,28 @@
 #include "lmlab/kernels/optim_step.h"
 
 namespace lmlab::optim {
+namespace {
+
+int64_t total_numel(const TensorList& list) {
+  int64_t total = 0;
+  for (const auto& t : list) total += t.numel();
+  return total;
+}
+
+// The draws of a full-space vector over `list`: each tensor starts at an even draw.
+uint64_t draw_count(const TensorList& list) {
+  uint64_t count = 0;
+  for (const auto& t : list) count += uint64_t(t.numel() + 1) / 2 * 2;
+  return count;
+}
+
+// The stream's counter has 32 bits.
+void check_draw_count(uint64_t count) {
+  LMLAB_CHECK(count <= (uint64_t(1) << 32), UsageError, "RandomVectorAccelerating draws at most 2^32 coordinates "
+              "over all parameters; got ", count, "; set subspace_dim (optim.rva_subspace_dim) to draw fewer");
+}
+
+}  // namespace
 
 RandomVectorAccelerating::RandomVectorAccelerating(torch::optim::Optimizer& base,
                                                    RandomVectorAcceleratingOptions options)
@@ -20,6 +42,11 @@ RandomVectorAccelerating::RandomVectorAccelerating(torch::optim::Optimizer& base
   LMLAB_CHECK(options.subspace_dim() >= 0, UsageError,
               "RandomVectorAcceleratingOptions::subspace_dim must be >= 0 (0: all coordinates); got ",
               options.subspace_dim());
+  if (options.subspace_dim() == 0) {  // before any step: every parameter the base has now
+    TensorList all;
+    for (auto& group : base.param_groups()) all.insert(all.end(), group.params().begin(), group.params().end());
+    check_draw_count(draw_count(all));
+  }
 }
 
 kernels::GaussianDots RandomVectorAccelerating::fill(const TensorList& like, const TensorList* x,
@@ -27,10 +54,7 @@ kernels::GaussianDots RandomVectorAccelerating::fill(const TensorList& like, con
   if (scratch_.size() != like.size()) scratch_.assign(like.size(), torch::Tensor());
   const auto& kernels = kernels::optim_kernels();
   const uint64_t key = stream_key();
-  uint64_t count = 0;
-  for (const auto& t : like) count += uint64_t(t.numel() + 1) / 2 * 2;
-  LMLAB_CHECK(count <= (uint64_t(1) << 32), UsageError, "RandomVectorAccelerating draws at most 2^32 coordinates "
-              "over all parameters; got ", count, "; set subspace_dim (optim.rva_subspace_dim) to draw fewer");
+  check_draw_count(draw_count(like));  // parameter groups may have been added since the constructor
   kernels::GaussianDots total;
   uint64_t start = 0;
   for (size_t i = 0; i < like.size(); ++i) {
@@ -49,9 +73,7 @@ kernels::GaussianDots RandomVectorAccelerating::fill(const TensorList& like, con
 }
 
 bool RandomVectorAccelerating::in_subspace(const TensorList& like) const {
-  int64_t total = 0;
-  for (const auto& t : like) total += t.numel();
-  return options_.subspace_dim() > 0 && options_.subspace_dim() < total;
+  return options_.subspace_dim() > 0 && options_.subspace_dim() < total_numel(like);
 }
 
 uint64_t RandomVectorAccelerating::stream_key() const {
@@ -85,8 +107,7 @@ TensorList RandomVectorAccelerating::draw(const TensorList& like) {
     for (size_t i = 0; i < like.size(); ++i) v.push_back(scratch_[i].to(like[i].scalar_type()));
     return v;
   }
-  int64_t total = 0;
-  for (const auto& t : like) total += t.numel();
+  const int64_t total = total_numel(like);
   const SubspaceDraw d = draw_subspace(total);
   const auto flat = torch::zeros({total}, like.front().options())
                         .index_put_({torch::tensor(d.coords, torch::kLong)},
@@ -128,9 +149,7 @@ void RandomVectorAccelerating::fused_step(MomentumStep& m) {
     return m.along(scratch_, 2 * dots.v_x / dots.v_v);
   }
   // On k coordinates: the inner products over them, the base step, then c v on them alone.
-  int64_t total = 0;
-  for (const auto& b : buffers) total += b.numel();
-  const SubspaceDraw d = draw_subspace(total);
+  const SubspaceDraw d = draw_subspace(total_numel(buffers));
   std::vector<std::pair<size_t, int64_t>> where;  // (tensor, offset in it) of each coordinate
   double vu = 0, vv = 0;
   size_t t = 0;

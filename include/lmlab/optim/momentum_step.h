@@ -55,10 +55,12 @@ class MomentumStep {
   std::vector<Group> groups_;
 };
 
-// Runs fn(slice, begin, end) over [0, n) in slices of 64k floats across LibTorch's threads.
+// The floats of one slice of the fused passes.
+constexpr int64_t kSlice = int64_t(1) << 16;
+
+// Runs fn(slice, begin, end) over [0, n) in slices of kSlice floats across LibTorch's threads.
 template <class Fn>
 void for_slices(int64_t n, const Fn& fn) {
-  constexpr int64_t kSlice = int64_t(1) << 16;
   at::parallel_for(0, (n + kSlice - 1) / kSlice, 1, [&](int64_t first, int64_t last) {
     for (int64_t s = first; s < last; ++s) fn(s, s * kSlice, std::min(n, (s + 1) * kSlice));
   });
@@ -68,7 +70,7 @@ void for_slices(int64_t n, const Fn& fn) {
 // order.
 template <class Dots, class Fn>
 Dots over_slices(int64_t n, const Fn& fn) {
-  std::vector<Dots> parts((n + (int64_t(1) << 16) - 1) >> 16);
+  std::vector<Dots> parts((n + kSlice - 1) / kSlice);
   for_slices(n, [&](int64_t s, int64_t begin, int64_t end) { parts[s] = fn(begin, end); });
   Dots total;
   for (const auto& part : parts) total += part;
