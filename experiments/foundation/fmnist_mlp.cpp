@@ -14,6 +14,7 @@
 #include "lmlab/models/parameters.h"
 #include "lmlab/models/weights.h"
 #include "lmlab/train/finite_check.h"
+#include "lmlab/train/step_memory.h"
 #include "registry.h"
 
 namespace lmlab {
@@ -66,6 +67,7 @@ void run(RunContext& ctx) {
   optim::PluggedOptimizer opt(model->parameters(), optim_options);
   const int64_t epochs = cfg.get_int("train.epochs"), batch = cfg.get_int("train.batch");
   LMLAB_CHECK(epochs >= 1 && batch >= 1, UsageError, "train.epochs and train.batch must be >= 1");
+  check_step_memory("the MLP", batch, step_bytes(model, batch), "lower train.batch or hidden");
   const int64_t batches = (train.size() + batch - 1) / batch;
   torch::Generator gen = make_generator(derive_seed(ctx.seed(), "shuffle"));
   const torch::Tensor x_all = train.images.flatten(1);

@@ -17,6 +17,7 @@
 #include "lmlab/data/synthetic.h"
 #include "lmlab/models/mlp.h"
 #include "lmlab/train/finite_check.h"
+#include "lmlab/train/step_memory.h"
 #include "registry.h"
 #include "common/optim_config.h"
 #include "common/stats.h"
@@ -28,6 +29,8 @@ Row train_student(RunContext& ctx, int64_t width, const RegressionData& train, c
   const Config& cfg = ctx.config();
   seed_everything(derive_seed(ctx.seed(), "student-" + std::to_string(width)));
   MLP student(MLPOptions(train.x.size(1), {width}, 1));
+  check_step_memory("a student of width " + std::to_string(width), train.x.size(0), step_bytes(student, train.x.size(0)),
+                    "lower n_train or widths (every step is on the whole training set)");
   optim::PluggedOptimizer opt(student->parameters(),
                               plugged_optimizer_options(cfg, "adam", cfg.get_float("train.lr"), 0.0,
                                                         derive_seed(ctx.seed(), "optim-" + std::to_string(width))));

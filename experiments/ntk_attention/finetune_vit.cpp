@@ -29,6 +29,7 @@
 #include "lmlab/data/fashion_mnist.h"
 #include "lmlab/models/parameters.h"
 #include "lmlab/models/vit.h"
+#include "lmlab/train/step_memory.h"
 #include "ntk_attention/finetune_methods.h"
 #include "registry.h"
 #include "common/stats.h"
@@ -55,6 +56,7 @@ double accuracy(ViT& model, const ImageDataset& ds) {
 
 // Adam over the trainable parameters for `epochs`; returns the mean wall seconds per epoch.
 double train(ViT& model, const ImageDataset& ds, int64_t epochs, int64_t batch, double lr, uint64_t seed) {
+  check_step_memory("the ViT", batch, step_bytes(model, batch), "lower the batch (pretrain.batch, adapt.batch) or the model");
   std::vector<torch::Tensor> params;
   for (const auto& p : model->parameters())
     if (p.requires_grad()) params.push_back(p);

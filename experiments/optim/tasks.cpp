@@ -16,6 +16,7 @@
 #include "lmlab/models/mlp.h"
 #include "lmlab/optim/reject_accelerating.h"
 #include "lmlab/train/evaluate.h"
+#include "lmlab/train/step_memory.h"
 
 namespace lmlab {
 namespace {
@@ -98,6 +99,7 @@ OptimTask fashion_mnist(const std::string& problem, const Config& cfg, uint64_t 
       seed_everything(model_seed);
       MLP mlp(MLPOptions(x.size(1), hidden, kFashionMnistClasses));
       m.parameters = mlp->parameters();
+      m.step_bytes = [mlp, n](int64_t batch) mutable { return step_bytes(mlp, batch == 0 ? n : batch); };
       forward = [mlp](const torch::Tensor& f) mutable { return mlp->forward(f); };
     }
     const auto ce = [forward](const torch::Tensor& f, const torch::Tensor& l) {
@@ -137,6 +139,7 @@ OptimTask fortunes_gpt(const Config& cfg, uint64_t seed) {
     GPT gpt(options);
     TaskModel m;
     m.parameters = gpt->parameters();
+    m.step_bytes = [gpt](int64_t batch) mutable { return step_bytes(gpt, batch); };
     m.batch_loss = [=](int64_t batch, torch::Generator& gen) mutable {
       const TokenBatch b = train->sample(batch, options.context(), gen);
       return lm_loss(gpt->forward(b.x), b.y).loss;
@@ -197,6 +200,8 @@ OptimTask make_optim_task(const std::string& problem, const Config& cfg, uint64_
 TrainCurve train_curve(const TaskModel& model, TrainOptimizer& optimizer, int64_t steps, int64_t batch, int64_t every,
                        torch::Generator& g, const std::function<void()>& on_eval) {
   using Clock = std::chrono::steady_clock;
+  if (model.step_bytes)
+    check_step_memory("the task's model", batch, model.step_bytes(batch), "lower the task's batch or model size");
   TrainCurve c;
   c.objective.push_back(model.objective());
   c.seconds.push_back(0);

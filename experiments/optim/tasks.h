@@ -46,6 +46,9 @@ struct TaskModel {
   std::function<torch::Tensor(int64_t batch, torch::Generator& g)> batch_loss;
   // Without gradients: the tracked objective, the held-out loss, the test metric.
   std::function<double()> objective, heldout, test;
+  // The memory a training step on `batch` examples needs (step_bytes, lmlab/train/step_memory.h);
+  // empty for the tasks too small to matter.
+  std::function<double(int64_t batch)> step_bytes;
 };
 
 struct OptimTask {

@@ -8,6 +8,7 @@
 #include "lmlab/data/fashion_mnist.h"
 #include "lmlab/models/mlp.h"
 #include "lmlab/models/vit.h"
+#include "lmlab/train/step_memory.h"
 
 namespace lmlab {
 
@@ -41,14 +42,18 @@ void check_victim_config(const Config& cfg) {
 }
 
 VictimModel make_victim(const Config& cfg) {
+  const int64_t batch = cfg.get_int("train.batch");
+  const std::string fix = "lower train.batch or the model (model.width, model.layers)";
   if (cfg.get_string("model.kind") == "mlp") {
     MLP mlp(MLPOptions(kFashionMnistSide * kFashionMnistSide, {cfg.get_int("model.width")}, kFashionMnistClasses)
                 .activation(Activation::Tanh));
+    check_step_memory("the victim MLP", batch, step_bytes(mlp, batch), fix);
     return {mlp.ptr(), [mlp](const torch::Tensor& x) mutable { return mlp->forward(x.flatten(1)); }, "fc1.weight",
             "fc1.bias"};
   }
   ViT vit(ViTOptions().layers(cfg.get_int("model.layers")).heads(cfg.get_int("model.heads"))
               .width(cfg.get_int("model.width")).patch(cfg.get_int("model.patch")).classes(kFashionMnistClasses));
+  check_step_memory("the victim ViT", batch, step_bytes(vit, batch), fix);
   return {vit.ptr(), [vit](const torch::Tensor& x) mutable { return vit->forward(x); }, "head.weight", "head.bias"};
 }
 

@@ -8,6 +8,7 @@
 #include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
 #include "lmlab/icl/prompts.h"
+#include "lmlab/train/step_memory.h"
 #include "icl/divergence.h"
 
 namespace lmlab::icl {
@@ -38,6 +39,14 @@ std::string LearnerTrainingOptions::describe() const {
   return os.str();
 }
 
+double learner_step_bytes(InContextLearner& learner, int64_t batch) {
+  const InContextLearnerOptions& o = learner->options();
+  const int64_t tokens = 2 * o.points() - 1;
+  const double token =
+      transformer_token_floats(*learner, o.layers(), o.width(), o.mlp_ratio(), o.heads(), tokens) + double(o.dim());
+  return step_bytes(*learner, batch, double(tokens) * token);
+}
+
 std::pair<int64_t, int64_t> curriculum_at(const CurriculumOptions& c, const InContextLearnerOptions& learner, int64_t step) {
   const int64_t grown = step / c.interval();
   const auto at = [grown](int64_t start, int64_t inc, int64_t end) {
@@ -50,6 +59,8 @@ std::vector<double> train_learner(InContextLearner& learner, const LearnerTraini
                                   const std::function<void(int64_t, double)>& on_step) {
   const auto& lo = learner->options();
   options.validate(lo);
+  check_step_memory("the in-context learner", options.batch(), learner_step_bytes(learner, options.batch()),
+                    "lower the training batch, points or the learner's width and layers");
   torch::Generator gen = make_generator(seed);
   torch::optim::Adam adam(learner->parameters(), torch::optim::AdamOptions(options.lr()));
   learner->train();

@@ -10,7 +10,8 @@ namespace {
 
 using torch::Tensor;
 
-void check_problem(const Tensor& w, const Tensor& b, const Tensor& x) {
+// W [d, d], X [d, n] and, where defined, B [n, n], all floating point.
+void check_shapes(const Tensor& w, const Tensor& b, const Tensor& x) {
   LMLAB_CHECK(w.defined() && w.dim() == 2 && w.size(0) == w.size(1) && w.size(0) >= 1, UsageError,
               "attention inversion needs W [d, d]; got ", w.defined() ? w.sizes() : torch::IntArrayRef{});
   const int64_t d = w.size(0);
@@ -18,35 +19,44 @@ void check_problem(const Tensor& w, const Tensor& b, const Tensor& x) {
               "attention inversion needs X [d, n] with d = ", d, " (W's size); got ",
               x.defined() ? x.sizes() : torch::IntArrayRef{});
   const int64_t n = x.size(1);
-  LMLAB_CHECK(b.defined() && b.dim() == 2 && b.size(0) == n && b.size(1) == n, UsageError,
-              "attention inversion needs B [n, n] with n = ", n, " (X's columns); got ",
-              b.defined() ? b.sizes() : torch::IntArrayRef{});
+  LMLAB_CHECK(!b.defined() || (b.dim() == 2 && b.size(0) == n && b.size(1) == n), UsageError,
+              "attention inversion needs B [n, n] with n = ", n, " (X's columns); got ", b.sizes());
   for (const Tensor* t : {&w, &b, &x})
-    LMLAB_CHECK(t->is_floating_point() && torch::isfinite(*t).all().item<bool>(), UsageError,
-                "attention inversion inputs must be finite floating-point tensors");
+    LMLAB_CHECK(!t->defined() || t->is_floating_point(), UsageError,
+                "attention inversion inputs must be floating-point tensors; got ", t->scalar_type());
 }
 
-double loss_value(const Tensor& x, const Tensor& w, const Tensor& b, double lambda) {
-  return inversion_loss(x, w, b, lambda).item<double>();
+// The same, and of one dtype: the maps below compute in the inputs' dtype.
+void check_operands(const Tensor& w, const Tensor& b, const Tensor& x) {
+  check_shapes(w, b, x);
+  LMLAB_CHECK(w.scalar_type() == x.scalar_type() && (!b.defined() || b.scalar_type() == x.scalar_type()), UsageError,
+              "attention inversion inputs must share one dtype; got X ", x.scalar_type(), ", W ", w.scalar_type(),
+              b.defined() ? detail::concat(", B ", b.scalar_type()) : std::string(), " (convert them, e.g. to float64)");
 }
 
-}  // namespace
-
-Tensor attention_map(const Tensor& x, const Tensor& w) { return torch::softmax(x.t().matmul(w).matmul(x), 1); }
-
-Tensor inversion_loss(const Tensor& x, const Tensor& w, const Tensor& b, double lambda) {
-  return 0.5 * (attention_map(x, w) - b).pow(2).sum() + 0.5 * lambda * x.pow(2).sum();
+// The solvers' inputs: as check_shapes with B given, and finite.
+void check_problem(const Tensor& w, const Tensor& b, const Tensor& x) {
+  LMLAB_CHECK(b.defined(), UsageError, "attention inversion needs B [n, n]; got none");
+  check_shapes(w, b, x);
+  for (const Tensor* t : {&w, &b, &x})
+    LMLAB_CHECK(torch::isfinite(*t).all().item<bool>(), UsageError, "attention inversion inputs must be finite");
 }
 
-Tensor inversion_gradient(const Tensor& x, const Tensor& w, const Tensor& b, double lambda) {
-  const Tensor f = attention_map(x, w), g = f - b;
+Tensor map_of(const Tensor& x, const Tensor& w) { return torch::softmax(x.t().matmul(w).matmul(x), 1); }
+
+Tensor loss_of(const Tensor& x, const Tensor& w, const Tensor& b, double lambda) {
+  return 0.5 * (map_of(x, w) - b).pow(2).sum() + 0.5 * lambda * x.pow(2).sum();
+}
+
+Tensor gradient_of(const Tensor& x, const Tensor& w, const Tensor& b, double lambda) {
+  const Tensor f = map_of(x, w), g = f - b;
   const Tensor gs = f * (g - (g * f).sum(1, /*keepdim=*/true));
   return w.matmul(x).matmul(gs.t()) + w.t().matmul(x).matmul(gs) + lambda * x;
 }
 
-Tensor attention_map_jacobian(const Tensor& x, const Tensor& w) {
+Tensor jacobian_of(const Tensor& x, const Tensor& w) {
   const int64_t d = x.size(0), n = x.size(1);
-  const Tensor f = attention_map(x, w);
+  const Tensor f = map_of(x, w);
   // P[i] = diag(F_i) - F_i F_i^T: the softmax Jacobian of row i, [n, n, n].
   const Tensor p = torch::diag_embed(f) - f.unsqueeze(2) * f.unsqueeze(1);
   // dF_ij/dX_am = P[i,j,m] (W^T X)[a,i] + delta_im sum_k P[i,j,k] (W X)[a,k].
@@ -54,6 +64,34 @@ Tensor attention_map_jacobian(const Tensor& x, const Tensor& w) {
   const Tensor t1 = torch::einsum("ijk,ak->ija", {p, w.matmul(x)});
   jac.diagonal(0, 0, 3).add_(t1.permute({1, 2, 0}));  // the i = m entries, [j, a, i]
   return jac.reshape({n * n, d * n});
+}
+
+double loss_value(const Tensor& x, const Tensor& w, const Tensor& b, double lambda) {
+  return loss_of(x, w, b, lambda).item<double>();
+}
+
+}  // namespace
+
+Tensor attention_map(const Tensor& x, const Tensor& w) {
+  check_operands(w, Tensor(), x);
+  return map_of(x, w);
+}
+
+Tensor inversion_loss(const Tensor& x, const Tensor& w, const Tensor& b, double lambda) {
+  LMLAB_CHECK(b.defined(), UsageError, "inversion_loss needs B [n, n]; got none");
+  check_operands(w, b, x);
+  return loss_of(x, w, b, lambda);
+}
+
+Tensor inversion_gradient(const Tensor& x, const Tensor& w, const Tensor& b, double lambda) {
+  LMLAB_CHECK(b.defined(), UsageError, "inversion_gradient needs B [n, n]; got none");
+  check_operands(w, b, x);
+  return gradient_of(x, w, b, lambda);
+}
+
+Tensor attention_map_jacobian(const Tensor& x, const Tensor& w) {
+  check_operands(w, Tensor(), x);
+  return jacobian_of(x, w);
 }
 
 void InversionOptions::validate() const {
@@ -80,12 +118,12 @@ InversionResult invert_attention(const Tensor& w_in, const Tensor& b_in, const T
   constexpr double kArmijo = 1e-4;
   constexpr int kHalvings = 60;
   for (int64_t it = 0; it < o.max_iterations() && loss > o.tolerance(); ++it) {
-    const Tensor grad = inversion_gradient(x, w, b, o.lambda());
+    const Tensor grad = gradient_of(x, w, b, o.lambda());
     Tensor dir;
     if (o.solver() == InversionSolver::GradientDescent) {
       dir = -grad;
     } else {
-      const Tensor j = attention_map_jacobian(x, w);
+      const Tensor j = jacobian_of(x, w);
       const Tensor jtj = j.t().matmul(j);
       if (mu < 0) mu = o.damping() * jtj.diagonal().mean().item<double>();
       const Tensor a = jtj + (o.lambda() + mu) * torch::eye(dn, jtj.options());

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "lmlab/core/env.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
 #include "lmlab/privacy/gradient_noise.h"
@@ -49,6 +50,12 @@ DPSGD::DPSGD(std::vector<std::string> names, std::vector<torch::Tensor> params, 
       params_.push_back(params[k]);
     }
   LMLAB_CHECK(!params_.empty(), UsageError, "DP-SGD: the model has no trainable parameter");
+  // The per-example gradients [B, P] and their clipped copy, at the expected batch B = q N.
+  double parameters = 0;
+  for (const auto& p : params_) parameters += double(p.numel());
+  const double batch = options_.sample_rate() * double(options_.dataset_size());
+  check_memory("DP-SGD's per-example gradients of " + std::to_string(std::llround(batch)) + " examples (q N)",
+               8.0 * batch * parameters, "lower the sampling rate q (the expected batch) or the model size");
 }
 
 namespace {

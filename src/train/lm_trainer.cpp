@@ -1,31 +1,16 @@
 // The language-model training step (include/lmlab/train/lm_trainer.h).
 #include "lmlab/train/lm_trainer.h"
 
-#include "lmlab/core/env.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
-#include "lmlab/models/parameters.h"
 #include "lmlab/train/finite_check.h"
 #include "lmlab/train/lr_schedule.h"
+#include "lmlab/train/step_memory.h"
 
 namespace lmlab {
 
 double lm_learning_rate(const LMTrainOptions& o, int64_t step) {
   return warmup_cosine_lr(o.lr, o.warmup, o.steps, o.cosine, step);
-}
-
-double lm_step_bytes(GPT& model, int64_t batch) {
-  const GPTOptions& o = model->options();
-  int64_t map_layers = 0;  // attention cores that keep their T x T map
-  for (const auto& m : model->modules(/*include_self=*/false)) {
-    const auto* core = dynamic_cast<const AttentionCore*>(m.get());
-    if (core == nullptr) continue;
-    const auto* softmax = dynamic_cast<const SoftmaxAttention*>(core);
-    map_layers += softmax == nullptr || softmax->recording();
-  }
-  const double t = double(o.context()), per_token = double(o.layers()) * (11.0 + 2.0 * o.mlp_ratio()) * o.width() +
-                                                  double(map_layers) * 2.0 * o.heads() * t + 3.0 * o.vocab();
-  return 16.0 * double(count_trainable_parameters(*model)) + 4.0 * double(batch) * t * per_token;
 }
 
 LMTrainer::LMTrainer(GPT model, const LMTrainOptions& options, uint64_t batch_seed)
@@ -36,9 +21,8 @@ LMTrainer::LMTrainer(GPT model, const LMTrainOptions& options, uint64_t batch_se
       generator_(make_generator(batch_seed)) {
   LMLAB_CHECK(optimizer_ != nullptr, UsageError, "LMTrainOptions::optimizer returned no optimizer");
   // Before the first step allocates the activations and the optimizer's moments.
-  check_memory("a training step of a GPT on batches of " + std::to_string(options.batch) + " x " +
-                   std::to_string(model_->options().context()) + " tokens",
-               lm_step_bytes(model_, options.batch), "lower the batch size, model.context, model.width or model.layers");
+  check_step_memory("a GPT", options.batch, step_bytes(model_, options.batch),
+                    "lower the batch size, model.context, model.width or model.layers");
 }
 
 double LMTrainer::step(const TextBatcher& data) {

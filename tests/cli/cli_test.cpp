@@ -154,6 +154,11 @@ TEST_F(Cli, OutSeedThreadsAndConfigOutOfRangeAreRefused) {
   Result small = lmlab("run foundation.text_gpt --quick --max-memory 1M");
   EXPECT_EQ(small.code, 2) << small.output;
   EXPECT_NE(small.output.find("more than the 1 MiB a run may use (--max-memory"), std::string::npos) << small.output;
+  // Activations, not parameters: full-batch steps on 200000 examples through a width-4096 student.
+  Result batch = lmlab(std::string("run ") + kSweep + " --quick --max-memory 2G --set n_train=200000 --set widths=[4096]");
+  EXPECT_EQ(batch.code, 2) << batch.output;
+  EXPECT_NE(batch.output.find("a training step of a student of width 4096 on batches of 200000 would need about"),
+            std::string::npos) << batch.output;
 }
 
 TEST_F(Cli, MissingDataPackageIsADataErrorAndMarksTheRunFailed) {

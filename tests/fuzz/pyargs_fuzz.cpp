@@ -1,22 +1,38 @@
 // The Python module's calls with fuzzed shapes, dtypes, layouts and options. The bindings' own
 // argument checks are C++ (python/argument_checks.cpp: BitLinear options and packing, sparse
 // attention options, polynomial features), so this target calls them and then the library function
-// each binding calls, with what Python could pass: tensors of rank 0 to 4, sizes 0 to 5, float,
+// each binding calls (attention, 1-bit, sparse and streaming attention, NTK-Attention and its
+// modules, the privacy accountant, metrics, per-example gradients and attention inversion, the
+// copyright loss, regression and solvers), with what Python could pass: tensors of rank 0 to 4, sizes 0 to 5, float,
 // double, int64 or bool, contiguous or not, NaN and Inf entries; counts from -2^63 to 2^63 - 1;
 // numbers including 0, -0, NaN, Inf and 1e300. The checks written in Python (lmlab/*.py, such as
 // act_bits in {0, 8}) are bypassed on purpose: the C++ below them must hold on its own. Any input
 // must give a result or an lmlab::Error (ValueError or OSError in Python), never a crash, a raw
-// LibTorch error (RuntimeError with a C++ trace) or a huge allocation.
+// LibTorch error (RuntimeError with a C++ trace) or a huge allocation. Iteration counts stay small
+// (a Python caller asking for 2^63 iterations gets them).
 #include <cmath>
 #include <limits>
 #include <string>
 
 #include "argument_checks.h"
 #include "fuzz_target.h"
+#include "lmlab/copyright/extraction_audit.h"
+#include "lmlab/copyright/protected_loss.h"
+#include "lmlab/copyright/softmax_data.h"
+#include "lmlab/copyright/softmax_solvers.h"
 #include "lmlab/core/error.h"
 #include "lmlab/models/flash_attention.h"
+#include "lmlab/ntk_attention/lora.h"
+#include "lmlab/ntk_attention/ntk_attention.h"
+#include "lmlab/ntk_attention/prefix_attention.h"
 #include "lmlab/onebit/bit_linear.h"
 #include "lmlab/onebit/quantize.h"
+#include "lmlab/privacy/attention_inversion.h"
+#include "lmlab/privacy/dp_sgd.h"
+#include "lmlab/privacy/image_metrics.h"
+#include "lmlab/privacy/per_example_grads.h"
+#include "lmlab/privacy/rdp_accountant.h"
+#include "lmlab/privacy/text_metrics.h"
 #include "lmlab/sparse_attention/mass_sparsity.h"
 #include "lmlab/streaming_attention/exp_polynomial.h"
 #include "lmlab/streaming_attention/streaming_attention.h"
@@ -58,6 +74,12 @@ class Input {
     if (rank >= 2 && flag()) t = t.transpose(-1, -2);
     return t;
   }
+  int64_t small() { return byte() % 9; }  // an iteration count
+  std::vector<double> numbers() {
+    std::vector<double> v(byte() % 4);
+    for (double& x : v) x = number();
+    return v;
+  }
   std::string choice(std::initializer_list<const char*> names) {
     const uint8_t b = byte();
     return b % (names.size() + 1) == names.size() ? "other" : names.begin()[b % (names.size() + 1)];
@@ -71,7 +93,7 @@ class Input {
 void call(Input& in) {
   using namespace lmlab;
   torch::NoGradGuard no_grad;
-  switch (in.byte() % 8) {
+  switch (in.byte() % 13) {
     case 0: {  // attention_flash, attention_composed, attention_exact
       const int which = in.byte() % 3;
       const auto q = in.tensor(), k = in.tensor(), v = in.tensor();
@@ -132,6 +154,124 @@ void call(Input& in) {
       else onebit::bit_linear(x, w, b, options);
       break;
     }
+    case 8: {  // attention_ntk*, the NTK feature map and prefix state
+      using namespace lmlab::ntk_attention;
+      const auto q = in.tensor(), k = in.tensor(), v = in.tensor(), z = in.tensor(), kappa = in.tensor();
+      const bool causal = in.flag();
+      const torch::Tensor mask = in.flag() ? in.tensor() : torch::Tensor();
+      switch (in.byte() % 5) {
+        case 0: ntk_attention::ntk_attention(q, k, v, z, kappa, causal, mask); break;
+        case 1: composed_ntk_attention(q, k, v, z, kappa, causal, mask); break;
+        case 2: fused_ntk_attention(q, k, v, z, kappa, causal); break;
+        case 3: ntk_feature_map(q); break;
+        default: ntk_prefix_state(q, k);
+      }
+      break;
+    }
+    case 9: {  // AttentionNtkModule, AttentionPrefixModule, AttentionLoraModule: made, then called
+      using namespace lmlab::ntk_attention;
+      const int64_t heads = in.count(), head_dim = in.count();
+      const int which = in.byte() % 3;
+      if (which == 0) {
+        NtkAttention m(heads, head_dim, NtkAttentionOptions().kappa_init(in.number()).z_init_std(in.number()));
+        m.forward(in.tensor(), in.tensor(), in.tensor(), in.flag());
+      } else if (which == 1) {
+        const auto o = PrefixAttentionOptions(in.count()).reparameterize(in.flag()).hidden(in.count()).init_std(in.number());
+        PrefixAttention m(heads, head_dim, o);
+        m.forward(in.tensor(), in.tensor(), in.tensor(), in.flag());
+      } else {
+        LoraLinearImpl m(heads, head_dim, in.flag(), LoraOptions(in.count()).alpha(in.number()));
+        m.forward(in.tensor());
+      }
+      break;
+    }
+    case 10: {  // privacy_rdp, privacy_epsilon, privacy_noise_multiplier, DPSGD
+      using namespace lmlab::privacy;
+      const double q = in.number(), sigma = in.number(), delta = in.number();
+      const int64_t steps = in.count();
+      const std::vector<double> orders = in.numbers();
+      AccountantOptions o;
+      if (!orders.empty()) o.orders(orders);
+      o.conversion(in.flag() ? RdpConversion::Classic : RdpConversion::Balle2020).epsilon_tolerance(in.number());
+      switch (in.byte() % 4) {
+        case 0: subsampled_gaussian_rdp(q, sigma, steps, o.orders()); break;
+        case 1: dp_sgd_epsilon(sigma, q, steps, delta, o); break;
+        case 2: dp_sgd_noise_multiplier(in.number(), q, steps, delta, o); break;
+        default: {
+          torch::Tensor w = in.tensor();
+          if (w.is_floating_point()) w.requires_grad_();
+          DPSGD dp({"w"}, {w}, [] {}, DPSGDOptions(sigma, in.number(), q, in.count()));
+          dp.sample_batch();
+          torch::AutoGradMode grad(true);
+          dp.step(w.requires_grad() ? (w * in.tensor()).reshape({-1}) : torch::Tensor());
+          dp.spent(delta);
+        }
+      }
+      break;
+    }
+    case 11: {  // privacy metrics, per-example gradients, clipping, attention inversion
+      using namespace lmlab::privacy;
+      const auto a = in.tensor(), b = in.tensor();
+      switch (in.byte() % 8) {
+        case 0: image_mse(a, b), psnr(a, b, in.number()); break;
+        case 1: ssim(a, b, SsimOptions().window(in.count()).sigma(in.number()).k1(in.number()).k2(in.number())
+                               .data_range(in.number())); break;
+        case 2: label_accuracy(a, b), token_accuracy(a, b); break;
+        case 3: rouge_n(a, b, in.count()), mean_rouge_f1(a, b, in.count()); break;
+        case 4: {
+          torch::Tensor p = a.is_floating_point() ? a.detach().requires_grad_() : a;
+          torch::AutoGradMode grad(true);
+          const auto losses = p.requires_grad() && p.dim() >= 1 ? (p * b).reshape({p.size(0), -1}).sum(1) : b;
+          const PerExampleGrads g = per_example_gradients({"p"}, {p}, losses);
+          clipped_sum(g.grads, per_example_norms(g), in.number());
+          break;
+        }
+        case 5: attention_map(a, b); break;
+        case 6: inversion_loss(a, b, in.tensor(), in.number()), inversion_gradient(a, b, in.tensor(), in.number()); break;
+        default: {
+          const auto o = InversionOptions().solver(in.flag() ? InversionSolver::GaussNewton : InversionSolver::GradientDescent)
+                             .lambda(in.number()).max_iterations(in.small()).tolerance(in.number());
+          const auto x0 = in.tensor();
+          const InversionResult r = invert_attention(a, b, x0, o);
+          fit_w_isometry(x0, r.x, a);
+        }
+      }
+      break;
+    }
+    case 12: {  // copyright_protected_loss, CopyrightSoftmaxRegression, its solvers, the data, substrings
+      using namespace lmlab::copyright;
+      switch (in.byte() % 4) {
+        case 0: {
+          const auto logits = in.tensor(), targets = in.tensor(), mask = in.tensor();
+          protected_loss(logits, targets, mask, ProtectedLossOptions().gamma(in.number()).ce_floor(in.number()));
+          break;
+        }
+        case 1: {
+          const auto a = in.tensor(), b = in.tensor(), c = in.tensor();
+          const SoftmaxRegression f({a, b, c}, SoftmaxRegressionOptions().gamma(in.number()).lambda(in.number())
+                                                   .loss_floor(in.number()).fit_all(in.flag()));
+          const auto x = in.tensor();
+          const auto o = SolverOptions().max_iterations(in.small()).tolerance(in.number()).initial_step(in.number());
+          switch (in.byte() % 3) {
+            case 0: f.evaluate(x, static_cast<int>(in.count())); break;
+            case 1: newton_solve(f, x, o); break;
+            default: gradient_descent_solve(f, x, o);
+          }
+          break;
+        }
+        case 2:
+          make_softmax_data(SoftmaxDataOptions().tasks(in.count()).copyrighted(in.count()).rows(in.count())
+                                .dim(in.count()).scale(in.number()).noise(in.number()), in.byte());
+          break;
+        default: {
+          const size_t n = in.byte() % 16;
+          std::string a, b;
+          for (size_t i = 0; i < n; ++i) a += static_cast<char>(in.byte() % 4), b += static_cast<char>(in.byte() % 4);
+          longest_common_substring(a, b);
+        }
+      }
+      break;
+    }
     default: {  // AttentionExpPolynomial, AttentionPolynomialFeatures.phi1/phi2, AttentionStreaming
       using namespace lmlab::streaming_attention;
       const double radius = in.number();
@@ -160,8 +300,9 @@ LMLAB_FUZZ_SEEDS(pyargs) {
   const std::string tensor_2x3 = std::string("\x02\x02\x03\x00", 4) + "\x10\x20\x30\x40\x50\x60" + "\x00";
   const std::string bhtd = std::string("\x04\x01\x01\x02\x03\x00", 6) + std::string(6, '\x12') + "\x00";
   std::vector<std::string> seeds;
-  for (char op = 0; op < 8; ++op) {
-    const std::string args = op <= 2 ? bhtd + bhtd + bhtd + bhtd : tensor_2x3 + tensor_2x3 + tensor_2x3;
+  for (char op = 0; op < 13; ++op) {
+    const bool attention = op <= 2 || op == 8 || op == 9;
+    const std::string args = attention ? bhtd + bhtd + bhtd + bhtd + bhtd : tensor_2x3 + tensor_2x3 + tensor_2x3;
     seeds.push_back(std::string(1, op) + std::string(1, '\x01') + args + std::string(16, '\x02'));
   }
   return seeds;

@@ -13,6 +13,7 @@
 #include "lmlab/models/mlp.h"
 #include "lmlab/models/weights.h"
 #include "support/gradcheck.h"
+#include "support/step_memory.h"
 #include "support/usage_error.h"
 
 namespace lmlab::icl {
@@ -101,6 +102,17 @@ TEST(LearnerTraining, TrainingLearnsInContext) {
   torch::NoGradGuard no_grad;
   const double query_error = (learner->forward(p.xs, p.ys) - p.ys).select(1, 3).pow(2).mean().item<double>();
   EXPECT_LT(query_error, 0.75);
+}
+
+// learner_step_bytes against the allocator's peak over two steps of train_learner (N = 32: 63
+// tokens), within a factor 2; refused before the first step above the limit.
+TEST(LearnerTraining, StepMemoryEstimateHoldsAndIsEnforced) {
+  seed_everything(5);
+  InContextLearner learner(InContextLearnerOptions(8, 32).layers(2).heads(2).width(64));
+  const auto options = LearnerTrainingOptions().steps(2).batch(64);
+  const double estimate = learner_step_bytes(learner, options.batch());
+  test_support::expect_estimate_holds(estimate, [&] { train_learner(learner, options, 1); }, "learner");
+  test_support::expect_refused(estimate, [&] { train_learner(learner, options, 1); });
 }
 
 TEST(LearnerTraining, BadOptionsAndDivergenceAreUsageErrors) {

@@ -104,6 +104,13 @@ TEST(AttentionInversion, BadInputIsAUsageError) {
   EXPECT_MENTIONS(usage_error([&] { invert_attention(p.w, p.b, p.x0, InversionOptions().lambda(-1)); }), "lambda = -1");
   EXPECT_MENTIONS(usage_error([&] { invert_attention(p.w, p.b, p.x0, InversionOptions().max_iterations(0)); }),
                   "max_iterations = 0");
+  // The maps themselves (found by the pyargs fuzz target: a float X with a double W was a raw
+  // LibTorch error).
+  EXPECT_MENTIONS(usage_error([&] { attention_map(p.x0.to(torch::kFloat), p.w); }), "one dtype");
+  EXPECT_MENTIONS(usage_error([&] { inversion_loss(p.x0, p.w, p.b.slice(0, 0, 4)); }), "B [n, n] with n = 5");
+  EXPECT_MENTIONS(usage_error([&] { inversion_gradient(p.x0, p.w.slice(0, 0, 2), p.b); }), "W [d, d]");
+  EXPECT_MENTIONS(usage_error([&] { attention_map_jacobian(p.x0.to(torch::kLong), p.w.to(torch::kLong)); }),
+                  "floating-point");
 }
 
 }  // namespace

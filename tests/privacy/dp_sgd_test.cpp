@@ -12,6 +12,7 @@
 #include "lmlab/privacy/dp_sgd.h"
 #include "lmlab/privacy/gradient_noise.h"
 #include "lmlab/privacy/per_example_grads.h"
+#include "support/step_memory.h"
 #include "support/usage_error.h"
 
 namespace lmlab::privacy {
@@ -165,6 +166,21 @@ TEST(DPSGD, AnyOptimizerUnderneathAndAccounting) {
     }
   EXPECT_EQ(reject.steps(), 3);
   EXPECT_DOUBLE_EQ(dp_adam.spent(1e-5).epsilon, dp_sgd_epsilon(1.1, 0.05, 3, 1e-5).epsilon);
+}
+
+// The per-example gradients dominate a DP-SGD step on a wide linear layer: the estimate at the
+// expected batch (q N = 256) against the allocator's peak of the step, within a factor 2; refused
+// when the DP-SGD is made above the limit.
+TEST(DPSGD, PerExampleMemoryEstimateHoldsAndIsEnforced) {
+  torch::manual_seed(6);
+  torch::nn::Linear lin(256, 256);
+  torch::optim::SGD sgd(lin->parameters(), torch::optim::SGDOptions(0.1));
+  const auto options = DPSGDOptions(1.0, 1.0, 0.5, 512);
+  const double parameters = 256.0 * 257.0, estimate = 8.0 * 256 * parameters;
+  DPSGD dp(*lin, sgd, options);
+  const auto x = torch::randn({256, 256});
+  test_support::expect_estimate_holds(estimate, [&] { dp.step(lin(x).pow(2).sum(1)); }, "DP-SGD");
+  test_support::expect_refused(estimate, [&] { DPSGD(*lin, sgd, options); });
 }
 
 TEST(DPSGD, BadOptionsAreUsageErrors) {

@@ -36,12 +36,17 @@ struct LearnerTrainingOptions {
   TORCH_ARG(CurriculumOptions, curriculum) = CurriculumOptions();
 };
 
+// The memory a training step on `batch` prompts needs (lmlab/train/step_memory.h): the
+// transformer's floats over the 2N-1 tokens plus the read-in input (d a token).
+double learner_step_bytes(InContextLearner& learner, int64_t batch);
+
 // (active dimension, points) of the prompts at `step`.
 std::pair<int64_t, int64_t> curriculum_at(const CurriculumOptions& c, const InContextLearnerOptions& learner, int64_t step);
 
 // Trains `learner` in place (train mode during, eval mode after) on prompts drawn from `seed`;
 // returns the loss of every step. on_step(step, loss) is called after each step. UsageError when
-// the loss stops being finite (a too-large lr), naming the step.
+// the loss stops being finite (a too-large lr), naming the step, and before the first step when
+// learner_step_bytes exceeds the memory limit.
 std::vector<double> train_learner(InContextLearner& learner, const LearnerTrainingOptions& options, uint64_t seed,
                                   const std::function<void(int64_t, double)>& on_step = {});
 

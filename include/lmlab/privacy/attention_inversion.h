@@ -20,6 +20,9 @@
 
 namespace lmlab::privacy {
 
+// The four maps below take W [d, d], X [d, n] and B [n, n], floating point of one dtype, and
+// compute in it; other shapes or dtypes are a UsageError naming them.
+
 // F = rowsoftmax(X^T W X) [n, n].
 torch::Tensor attention_map(const torch::Tensor& x, const torch::Tensor& w);
 

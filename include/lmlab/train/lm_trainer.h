@@ -32,16 +32,6 @@ struct LMTrainOptions {
   TrainOptimizerFactory optimizer;
 };
 
-// About the bytes one training step of `model` on `batch` windows of its context needs: 16 per
-// parameter (value, gradient, two optimizer moments) and the activations the backward keeps, per
-// token: (11 + 2 r) C floats a layer (the layer norms' inputs and outputs, q, k, v, the attention
-// output, the MLP's input and its hidden layer before and after the GELU, the residual sums),
-// 2 H T more in each layer whose attention may hold its T x T map (any core but SoftmaxAttention,
-// which runs flash attention unless it records its map), and 3 V at the head (logits, their
-// softmax and its gradient). The LMTrainer refuses a step above the memory
-// limit (check_memory, lmlab/core/env.h) before it allocates anything.
-double lm_step_bytes(GPT& model, int64_t batch);
-
 // The trainer's learning rate at `step` (1-based): warmup_cosine_lr (lr_schedule.h) from lr,
 // warmup, steps and cosine.
 double lm_learning_rate(const LMTrainOptions& options, int64_t step);
@@ -49,7 +39,7 @@ double lm_learning_rate(const LMTrainOptions& options, int64_t step);
 class LMTrainer {
  public:
   // Takes the model (shared) and draws batches from make_generator(batch_seed); UsageError when
-  // lm_step_bytes exceeds the memory limit.
+  // step_bytes (lmlab/train/step_memory.h) exceeds the memory limit.
   LMTrainer(GPT model, const LMTrainOptions& options, uint64_t batch_seed);
 
   // One training step on a batch of `data`; returns its loss before the update (mean nats per
