@@ -1,6 +1,6 @@
 // Private header: not part of lmlab's API. The kernel tables of each family and ISA, defined in
 // {scalar,avx2,avx512}/<family>_<isa>.cpp (one file per family and ISA, compiled with that ISA's
-// flags), and the choice among them by SIMD level (onebit.cpp, flash_attention.cpp,
+// flags), and the choice among them by SIMD level (onebit.cpp, onebit_lut.cpp, flash_attention.cpp,
 // ntk_attention.cpp, optim_step.cpp).
 #pragma once
 
@@ -11,12 +11,15 @@
 #include "lmlab/kernels/flash_attention.h"
 #include "lmlab/kernels/ntk_attention.h"
 #include "lmlab/kernels/onebit.h"
+#include "lmlab/kernels/onebit_lut.h"
 #include "lmlab/kernels/optim_step.h"
 
 namespace lmlab::kernels {
 
 // onebit_<isa>.cpp; kOneBitAvx512Vnni (onebit_avx512vnni.cpp) is kOneBitAvx512 with VNNI int8 kernels.
 extern const OneBitKernels kOneBitScalar, kOneBitAvx2, kOneBitAvx512, kOneBitAvx512Vnni;
+// onebit_lut_<isa>.cpp
+extern const OneBitLutKernels kOneBitLutScalar, kOneBitLutAvx2;
 // attention_<isa>.cpp
 extern const FlashAttentionKernels kFlashAttentionScalar, kFlashAttentionAvx2, kFlashAttentionAvx512;
 extern const NtkAttentionKernels kNtkAttentionScalar, kNtkAttentionAvx2, kNtkAttentionAvx512;

@@ -87,6 +87,18 @@ torch::Tensor PackedLinearImpl::pattern() const {
   return torch::tensor(w).reshape({out, in});
 }
 
+const kernels::LutWeights& PackedLinearImpl::lut_weights() {
+  const std::lock_guard<std::mutex> lock(lut_mutex_);
+  const std::pair<const void*, int64_t> now{words_.data_ptr(), words_._version()};
+  if (lut_of_ != now) {
+    const int64_t out = options_.out(), in = options_.in();
+    lut_ = options_.weights().quant() == WeightQuant::Binary ? kernels::lut_layout(binary_view(words_, out, in))
+                                                             : kernels::lut_layout(ternary_view(words_, out, in));
+    lut_of_ = now;
+  }
+  return lut_;
+}
+
 torch::Tensor PackedLinearImpl::forward(const torch::Tensor& x) {
   const int64_t out = options_.out(), in = options_.in();
   LMLAB_CHECK(x.dim() >= 1 && x.size(-1) == in, UsageError, "PackedLinear(", in, " -> ", out,
@@ -110,13 +122,16 @@ torch::Tensor PackedLinearImpl::forward(const torch::Tensor& x) {
   torch::Tensor y;
   if (options_.act_bits() == 8) {
     const Int8Activations a = int8_activation_codes(h);
-    const int8_t* codes = a.codes.data_ptr<int8_t>();
+    const kernels::OneBitLutKernels& lut = kernels::onebit_lut_kernels();
+    torch::Tensor tables = torch::empty({rows, kernels::lut_pairs(in) * 64}, torch::kInt8);
+    torch::Tensor sums = torch::empty({rows}, torch::kInt);
+    lut.tables_i8(a.codes.data_ptr<int8_t>(), rows, in, tables.data_ptr<int8_t>(), sums.data_ptr<int32_t>());
+    const kernels::LutView w = lut_weights().view();
+    const kernels::LutTables t{tables.data_ptr<int8_t>(), sums.data_ptr<int32_t>(), rows};
     torch::Tensor acc = torch::empty({rows, out}, torch::kInt);
     int32_t* acc_ptr = acc.data_ptr<int32_t>();
-    for_row_chunks(out, row_bytes, [&](int64_t begin, int64_t end) {
-      if (binary) k.binary_gemm_i8(binary_view(words_, out, in), codes, rows, acc_ptr, begin, end);
-      else k.ternary_gemm_i8(ternary_view(words_, out, in), codes, rows, acc_ptr, begin, end);
-    });
+    for_row_chunks(kernels::lut_blocks(out), row_bytes * kernels::kLutBlockRows,
+                   [&](int64_t begin, int64_t end) { lut.gemm_i8(w, t, acc_ptr, begin, end); });
     y = acc.to(torch::kFloat).mul_(a.scale.unsqueeze(1) * scale);
   } else {
     y = torch::empty({rows, out}, torch::kFloat);

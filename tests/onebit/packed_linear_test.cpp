@@ -98,6 +98,25 @@ TEST(PackedLinear, ResultDoesNotDependOnTheThreadCount) {
   }
 }
 
+// The int8 path keeps its lookup-table layout of the words: words loaded into the module in place
+// (as torch::load does) must reach it.
+TEST(PackedLinear, WeightsLoadedInPlaceReachTheLookupTables) {
+  torch::manual_seed(6);
+  for (WeightQuant q : {WeightQuant::Binary, WeightQuant::Ternary}) {
+    const auto o = BitLinearOptions(100, 40).act_bits(8).weights(WeightQuantOptions().quant(q));
+    BitLinear first(o), second(o);
+    PackedLinear a = pack(*first), b = pack(*second);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor x = torch::randn({3, 100});
+    const torch::Tensor before = a(x), want = b(x);
+    ASSERT_FALSE(torch::equal(before, want));
+    a->named_buffers()["words"].copy_(b->named_buffers()["words"]);
+    a->named_buffers()["scale"].copy_(b->named_buffers()["scale"]);
+    a->named_buffers()["bias"].copy_(b->named_buffers()["bias"]);
+    EXPECT_TRUE(torch::equal(a(x), want)) << weight_quant_name(q);
+  }
+}
+
 TEST(PackModel, PackedGPTMatchesItsUnpackedSelfAndUnpacksExactly) {
   torch::manual_seed(6);
   GPT gpt(GPTOptions().vocab(17).context(12).layers(2).heads(2).width(32).linear(

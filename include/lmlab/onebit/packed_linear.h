@@ -2,7 +2,9 @@
 // 2310.11453, BitNet b1.58 arXiv 2402.17764): onebit::pack turns a BitLinear into a PackedLinear
 // whose weights are the integer pattern T of Q(W) = s * T in the formats of lmlab/kernels/packed.h
 // (1 bit/weight binary, 2 bits/weight ternary) and whose matrix product runs on the SIMD kernels of
-// lmlab/kernels/onebit.h.
+// lmlab/kernels/onebit.h (fp32 activations) and the lookup-table kernels of
+// lmlab/kernels/onebit_lut.h (int8 activations, 1.5-3.5x faster than onebit.h's int8 kernels on
+// this project's AVX2 machine at every batch size measured, bench/onebit_bench.cpp).
 //
 //   x [..., in] -> y [..., out], rows M = prod(...):
 //     act_bits 0:  y = s * (x' T^T) + b                     fp32 kernel, x' = LN(x) or x
@@ -15,10 +17,13 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <utility>
 
 #include <torch/torch.h>
 
+#include "lmlab/kernels/onebit_lut.h"
 #include "lmlab/onebit/bit_linear.h"
 
 namespace lmlab::onebit {
@@ -46,7 +51,14 @@ class PackedLinearImpl : public torch::nn::Module {
   // A layer of `options`' shape whose words, scale and bias are yet to be filled in (load_packed).
   PackedLinearImpl(const BitLinearOptions& options, bool uninitialised);
 
+  // The lookup-table layout of words_ (onebit_lut.h), made at the first int8 forward and again
+  // whenever words_ changes (a load into this module).
+  const kernels::LutWeights& lut_weights();
+
   BitLinearOptions options_;
+  std::mutex lut_mutex_;
+  kernels::LutWeights lut_;
+  std::pair<const void*, int64_t> lut_of_{nullptr, -1};  // words_'s data pointer and version it was made from
   torch::Tensor scale_;  // double [], s of Q(W) = s * T: a buffer, so that it is saved with the words
   torch::Tensor words_;  // int64 [out, words per row (x2 planes for ternary)], the packed.h layout
   torch::Tensor bias_;   // float [out] or undefined
