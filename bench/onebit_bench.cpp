@@ -10,6 +10,9 @@
 //   binary_f32, binary_i8, ternary_f32, ternary_i8   onebit::PackedLinear (1 or 2 bits/weight;
 //                  fp32 or int8 per-token activations), the whole layer: quantization, kernel,
 //                  scales, bias, threading
+// int8_kernel: the int8 kernels alone on one thread, N = K in {2048, 4096}, B in {1, 8}: the
+//   multiply-add kernels of lmlab/kernels/onebit.h (mad) against the lookup-table kernels of
+//   lmlab/kernels/onebit_lut.h (lut, its tables built in every call), binary and ternary.
 // memory_read: torch::sum over 1 GiB of floats, the machine's read bandwidth (the roofline a GEMV
 // cannot beat: it reads every weight once).
 // gpt_forward: a BitNet-style GPT (width 1024, 4 layers, 16 heads, int8 activations, ternary or
@@ -30,10 +33,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <random>
+#include <vector>
 
 #include "bench_main.h"
 #include "lmlab/core/env.h"
 #include "lmlab/core/error.h"
+#include "lmlab/kernels/onebit.h"
+#include "lmlab/kernels/onebit_lut.h"
 #include "lmlab/kernels/packed.h"
 #include "lmlab/models/gpt.h"
 #include "lmlab/onebit/packed_linear.h"
@@ -60,8 +67,12 @@ c10::IValue int8_prepack(const torch::Tensor& w, const torch::Tensor& b, at::QEn
   return call_op("quantized::linear_prepack", {at::quantize_per_tensor(w, scale, 0, at::kQInt8), b});
 }
 
+// reduce_range (7-bit activations) on CPUs without VNNI, as PyTorch's x86 default: their u8 x s8
+// products go through vpmaddubsw, whose int16 pair sums saturate on full-range codes (oneDNN's
+// results were off by 30% on an AVX2-only EPYC).
 torch::Tensor int8_linear(const torch::Tensor& x, const c10::IValue& packed) {
-  return call_op("quantized::linear_dynamic", {x, packed, false}).toTensor();
+  static const bool reduce_range = !cpu_has_avx512_vnni();
+  return call_op("quantized::linear_dynamic", {x, packed, reduce_range}).toTensor();
 }
 
 // ---- one layer shape, built once and shared by the cases that use it -----------------------------
@@ -148,6 +159,46 @@ void layer_case(benchmark::State& state) {
   state.SetLabel(kPathNames[path]);
 }
 
+// ---- the int8 kernels alone ------------------------------------------------------------------------
+
+const char* const kKernelNames[] = {"binary_mad_i8", "binary_lut_i8", "ternary_mad_i8", "ternary_lut_i8"};
+
+void int8_kernel(benchmark::State& state) {
+  const bool lut = state.range(0) % 2, ternary = state.range(0) / 2;
+  const int64_t n = state.range(1), k = n, batch = state.range(2);
+  std::mt19937_64 rng(static_cast<uint64_t>(n));
+  std::vector<float> w(static_cast<size_t>(n * k));
+  for (float& v : w) v = ternary ? static_cast<float>(static_cast<int>(rng() % 3) - 1) : rng() % 2 ? 1.0f : -1.0f;
+  std::vector<int8_t> x(static_cast<size_t>(batch * k));
+  for (int8_t& v : x) v = static_cast<int8_t>(rng());
+  std::vector<int32_t> y(static_cast<size_t>(batch * n));
+  const kernels::PackedBinary pb = kernels::pack_binary(w.data(), ternary ? 0 : n, k);
+  const kernels::PackedTernary pt = kernels::pack_ternary(w.data(), ternary ? n : 0, k);
+  const kernels::LutWeights lw = ternary ? kernels::lut_layout(pt.view()) : kernels::lut_layout(pb.view());
+  std::vector<int8_t> tables(static_cast<size_t>(batch * kernels::lut_pairs(k) * 64));
+  std::vector<int32_t> sums(static_cast<size_t>(batch));
+  const kernels::OneBitKernels& mad = kernels::onebit_kernels();
+  const kernels::OneBitLutKernels& table = kernels::onebit_lut_kernels();
+  const auto call = [&] {
+    if (lut) {
+      table.tables_i8(x.data(), batch, k, tables.data(), sums.data());
+      table.gemm_i8(lw.view(), {tables.data(), sums.data(), batch}, y.data(), 0, kernels::lut_blocks(n));
+    } else if (ternary) {
+      mad.ternary_gemm_i8(pt.view(), x.data(), batch, y.data(), 0, n);
+    } else {
+      mad.binary_gemm_i8(pb.view(), x.data(), batch, y.data(), 0, n);
+    }
+  };
+  for (auto _ : state) {
+    call();
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * (ternary ? 2 : 1) * kernels::packed_words_per_row(k) * 8 * n);
+  state.counters["torch_threads"] = 1;
+  state.SetLabel(kKernelNames[state.range(0)]);
+}
+
 void memory_read(benchmark::State& state) {
   const int threads = set_threads(static_cast<int>(state.range(0)));
   const torch::Tensor buffer = torch::ones({int64_t{1} << 28});  // 1 GiB
@@ -200,6 +251,14 @@ void register_all() {
               ->ArgNames({"path", "N", "K", "batch", "threads"})
               ->MinTime(kMinTime)->UseRealTime()->Unit(benchmark::kMicrosecond);
         }
+    if (threads == 1)
+      for (int kernel = 0; kernel < 4; ++kernel)
+        for (int64_t n : {2048, 4096})
+          for (int64_t batch : {1, 8})
+            benchmark::RegisterBenchmark("int8_kernel", int8_kernel)
+                ->Args({kernel, n, batch})
+                ->ArgNames({"kernel", "N", "batch"})
+                ->MinTime(kMinTime)->UseRealTime()->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("memory_read", memory_read)
         ->Args({threads})->ArgNames({"threads"})->MinTime(kMinTime)->UseRealTime()->Unit(benchmark::kMillisecond);
     for (int model : {Fp32Twin, PackedBinary, PackedTernary})
@@ -216,9 +275,26 @@ void register_all() {
 // InternalError unless every path computes the layer: packed paths equal BitLinear's dense forward
 // of the same weights to 1e-4 of the output scale (the rounding bound is tested in
 // tests/onebit/packed_linear_test.cpp), int8 paths the fp32 layer to 5% (8-bit weights and
-// activations), and a packed GPT its unpacked self (see there).
+// activations), the lookup-table int8 kernels the multiply-add ones exactly, and a packed GPT its
+// unpacked self (see there).
 void check_all() {
   torch::NoGradGuard no_grad;
+  {
+    std::mt19937_64 rng(1);
+    std::vector<float> w(300 * 1000);
+    for (float& v : w) v = static_cast<float>(static_cast<int>(rng() % 3) - 1);
+    std::vector<int8_t> x(3 * 1000);
+    for (int8_t& v : x) v = static_cast<int8_t>(rng());
+    const kernels::PackedTernary pt = kernels::pack_ternary(w.data(), 300, 1000);
+    std::vector<int32_t> mad(3 * 300), lut(3 * 300);
+    kernels::onebit_kernels().ternary_gemm_i8(pt.view(), x.data(), 3, mad.data(), 0, 300);
+    std::vector<int8_t> tables(3 * kernels::lut_pairs(1000) * 64);
+    std::vector<int32_t> sums(3);
+    const kernels::OneBitLutKernels& t = kernels::onebit_lut_kernels();
+    t.tables_i8(x.data(), 3, 1000, tables.data(), sums.data());
+    t.gemm_i8(kernels::lut_layout(pt.view()).view(), {tables.data(), sums.data(), 3}, lut.data(), 0, kernels::lut_blocks(300));
+    LMLAB_CHECK(mad == lut, InternalError, "the lookup-table int8 kernel differs from the multiply-add one");
+  }
   Layer layer(300, 1000);
   const torch::Tensor x = torch::randn({3, 1000});
   auto rel = [](const torch::Tensor& got, const torch::Tensor& want) {

@@ -27,6 +27,19 @@ SHAPES = [(1024, 1024), (2048, 2048), (4096, 4096), (8192, 8192), (11008, 4096),
 PATHS = ["fp32_linear", "fp32_mv", "int8_qnnpack", "int8_onednn"]
 
 
+def cpu_has_vnni():
+    """AVX512-VNNI in /proc/cpuinfo, as lmlab's cpu_has_avx512_vnni."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return "avx512_vnni" in f.read()
+    except OSError:
+        return False
+
+
+# 7-bit activations without VNNI, as in bench/onebit_bench.cpp (vpmaddubsw saturates otherwise).
+REDUCE_RANGE = not cpu_has_vnni()
+
+
 def int8_forward(w, b, engine):
     """The dynamic-quantized linear with per-tensor absmax int8 weights prepacked for `engine`."""
     torch.backends.quantized.engine = engine
@@ -35,7 +48,7 @@ def int8_forward(w, b, engine):
 
     def forward(x):
         torch.backends.quantized.engine = engine
-        return torch.ops.quantized.linear_dynamic(x, packed, False)
+        return torch.ops.quantized.linear_dynamic(x, packed, REDUCE_RANGE)
     return forward
 
 

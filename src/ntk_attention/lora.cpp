@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "lmlab/core/error.h"
+#include "lmlab/models/parameters.h"
 
 namespace lmlab::ntk_attention {
 
@@ -15,6 +16,8 @@ LoraLinearImpl::LoraLinearImpl(int64_t in, int64_t out, bool bias, const LoraOpt
               options.rank());
   LMLAB_CHECK(options.alpha() > 0 && std::isfinite(options.alpha()), UsageError,
               "LoraOptions::alpha must be finite and > 0; got ", options.alpha());
+  check_model_memory("LoraLinear", double(in) * double(out) + double(out) + double(options.rank()) * (double(in) + double(out)),
+                     "lower in, out or the rank");
   scaling_ = options.alpha() / static_cast<double>(options.rank());
   // W, b as torch::nn::Linear initialises them; A as PEFT (kaiming_uniform_, a = sqrt(5)); B = 0.
   torch::nn::Linear base(torch::nn::LinearOptions(in, out).bias(bias));
@@ -26,6 +29,12 @@ LoraLinearImpl::LoraLinearImpl(int64_t in, int64_t out, bool bias, const LoraOpt
 }
 
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
+  const int64_t in = weight_.size(1), out = weight_.size(0);
+  LMLAB_CHECK(x.dim() >= 1 && x.size(-1) == in, UsageError, "LoraLinear(", in, " -> ", out, ") got input of shape ",
+              x.sizes(), "; the last dimension must be ", in);
+  LMLAB_CHECK(x.scalar_type() == weight_.scalar_type(), UsageError, "LoraLinear(", in, " -> ", out, ") holds ",
+              weight_.scalar_type(), " weights and got a ", x.scalar_type(), " input: convert it with .to(",
+              weight_.scalar_type(), ")");
   auto y = torch::nn::functional::linear(x, weight_, bias_);
   return y + torch::matmul(scaling_ * torch::matmul(x, a_.t()), b_.t());  // scaled at rank r, the small side
 }

@@ -15,6 +15,7 @@
 #include <ATen/Parallel.h>
 
 #include "lmlab/core/error.h"
+#include "lmlab/models/parameters.h"
 #include "lmlab/kernels/ntk_attention.h"
 #include "lmlab/models/flash_attention.h"
 #include "models/flash_slices.h"
@@ -147,6 +148,9 @@ class NtkAttentionFunction : public torch::autograd::Function<NtkAttentionFuncti
 }  // namespace
 
 torch::Tensor ntk_feature_map(const torch::Tensor& x) {
+  LMLAB_CHECK(x.defined() && x.dim() >= 1 && x.is_floating_point(), UsageError,
+              "ntk_feature_map needs a floating-point tensor [..., D]; got ",
+              x.defined() ? detail::concat(x.scalar_type(), " ", x.sizes()) : std::string("none"));
   return torch::elu(x / std::pow(static_cast<double>(x.size(-1)), 0.25)) + 1;
 }
 
@@ -234,6 +238,8 @@ NtkAttention::NtkAttention(int64_t heads, int64_t head_dim, const NtkAttentionOp
               options.kappa_init());
   LMLAB_CHECK(options.z_init_std() >= 0, UsageError, "NtkAttentionOptions::z_init_std must be >= 0; got ",
               options.z_init_std());
+  check_model_memory("NtkAttention", double(heads) * double(head_dim) * (double(head_dim) + 1.0),
+                     "lower the number of heads or the head dim");
   z_ = register_parameter("Z", torch::randn({heads, head_dim, head_dim}) * options.z_init_std());
   // softplus(k) = kappa_init  <=>  k = log(e^kappa_init - 1)
   k_ = register_parameter("k", torch::full({heads, head_dim}, std::log(std::expm1(options.kappa_init()))));

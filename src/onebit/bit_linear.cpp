@@ -40,7 +40,8 @@ torch::Tensor bit_linear(const torch::Tensor& x, const torch::Tensor& weight, co
   LMLAB_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == out), UsageError, "BitLinear(", in, " -> ",
               out, ") needs a bias of shape [", out, "], got ", bias.sizes());
   LMLAB_CHECK(in >= 1 && out >= 1, UsageError, "BitLinear needs in, out >= 1, got a weight of shape ", weight.sizes());
-  LMLAB_CHECK(x.scalar_type() == weight.scalar_type() && (!bias.defined() || bias.scalar_type() == weight.scalar_type()),
+  LMLAB_CHECK(weight.is_floating_point() && x.scalar_type() == weight.scalar_type() &&
+                  (!bias.defined() || bias.scalar_type() == weight.scalar_type()),
               UsageError, "BitLinear needs the input, weight and bias in one floating-point dtype, got ", x.dtype(),
               ", ", weight.dtype(), " and ", bias.defined() ? bias.dtype() : weight.dtype(),
               ": convert them with .to(weight.dtype())");

@@ -86,6 +86,9 @@ DPStepStats DPSGD::step(const torch::Tensor& losses) {
   const int64_t step_no = steps_ + 1;
   DPStepStats stats;
   std::unordered_map<c10::TensorImpl*, torch::Tensor> sums;
+  LMLAB_CHECK(!losses.defined() || (losses.dim() == 1 && losses.is_floating_point()), UsageError, "DP-SGD step ",
+              step_no, " needs per-example losses [B] (one loss per example, not their mean); got ",
+              losses.scalar_type(), " ", losses.sizes());
   if (losses.defined() && losses.numel() > 0) {
     LMLAB_CHECK(torch::isfinite(losses.detach()).all().item<bool>(), DataError, "DP-SGD step ", step_no,
                 ": a per-example loss is NaN or infinite (example ",

@@ -84,9 +84,13 @@ void check_q_sigma(double q, double sigma) {
               " must be finite and > 0");
 }
 
+// The sums above take about `order` terms: beyond this an order would run for minutes, and no
+// accountant's default goes past 1024.
+constexpr double kMaxOrder = 10000;
+
 void check_order(double order) {
-  LMLAB_CHECK(std::isfinite(order) && order > 1, UsageError, "RDP order ", order,
-              " must be finite and > 1 (Opacus's defaults are 1.1 .. 63)");
+  LMLAB_CHECK(std::isfinite(order) && order > 1 && order <= kMaxOrder, UsageError, "RDP order ", order,
+              " must be in (1, ", kMaxOrder, "] (Opacus's defaults are 1.1 .. 63)");
 }
 
 void check_delta(double delta) {

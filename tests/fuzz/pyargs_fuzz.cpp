@@ -90,10 +90,21 @@ class Input {
   size_t left_;
 };
 
+// Per-example losses sum_j (x W^T)_ij of a linear layer where x [B, in] and W [out, in] fit (a
+// graph the per-example machinery supports), else x itself (which it must refuse or handle).
+torch::Tensor linear_losses(const torch::Tensor& x, const torch::Tensor& w) {
+  const bool fits = x.dim() == 2 && w.dim() == 2 && x.size(1) == w.size(1) && x.is_floating_point() &&
+                    x.scalar_type() == w.scalar_type() && w.requires_grad();
+  return fits ? torch::mm(x, w.t()).sum(1) : x;
+}
+
+// The operation and sub-operation (-1: none) of the current input, for the finding's message.
+int g_call[2];
+
 void call(Input& in) {
   using namespace lmlab;
   torch::NoGradGuard no_grad;
-  switch (in.byte() % 13) {
+  switch (g_call[0] = in.byte() % 13, g_call[1] = -1, g_call[0]) {
     case 0: {  // attention_flash, attention_composed, attention_exact
       const int which = in.byte() % 3;
       const auto q = in.tensor(), k = in.tensor(), v = in.tensor();
@@ -123,7 +134,7 @@ void call(Input& in) {
     case 3: {  // attention_k_eps_*, attention_normal_*
       const auto t = in.tensor();
       const double eps = in.number();
-      switch (in.byte() % 4) {
+      switch (g_call[1] = in.byte() % 4) {
         case 0: sparse_attention::k_eps_from_scores(t, eps); break;
         case 1: sparse_attention::k_eps_from_probabilities(t, eps); break;
         case 2: sparse_attention::k_eps_gaussian_law(in.number(), in.number(), eps); break;
@@ -159,7 +170,7 @@ void call(Input& in) {
       const auto q = in.tensor(), k = in.tensor(), v = in.tensor(), z = in.tensor(), kappa = in.tensor();
       const bool causal = in.flag();
       const torch::Tensor mask = in.flag() ? in.tensor() : torch::Tensor();
-      switch (in.byte() % 5) {
+      switch (g_call[1] = in.byte() % 5) {
         case 0: ntk_attention::ntk_attention(q, k, v, z, kappa, causal, mask); break;
         case 1: composed_ntk_attention(q, k, v, z, kappa, causal, mask); break;
         case 2: fused_ntk_attention(q, k, v, z, kappa, causal); break;
@@ -193,17 +204,18 @@ void call(Input& in) {
       AccountantOptions o;
       if (!orders.empty()) o.orders(orders);
       o.conversion(in.flag() ? RdpConversion::Classic : RdpConversion::Balle2020).epsilon_tolerance(in.number());
-      switch (in.byte() % 4) {
+      switch (g_call[1] = in.byte() % 4) {
         case 0: subsampled_gaussian_rdp(q, sigma, steps, o.orders()); break;
         case 1: dp_sgd_epsilon(sigma, q, steps, delta, o); break;
         case 2: dp_sgd_noise_multiplier(in.number(), q, steps, delta, o); break;
         default: {
           torch::Tensor w = in.tensor();
           if (w.is_floating_point()) w.requires_grad_();
+          const torch::Tensor x = in.tensor();
           DPSGD dp({"w"}, {w}, [] {}, DPSGDOptions(sigma, in.number(), q, in.count()));
           dp.sample_batch();
           torch::AutoGradMode grad(true);
-          dp.step(w.requires_grad() ? (w * in.tensor()).reshape({-1}) : torch::Tensor());
+          dp.step(linear_losses(x, w));
           dp.spent(delta);
         }
       }
@@ -212,7 +224,7 @@ void call(Input& in) {
     case 11: {  // privacy metrics, per-example gradients, clipping, attention inversion
       using namespace lmlab::privacy;
       const auto a = in.tensor(), b = in.tensor();
-      switch (in.byte() % 8) {
+      switch (g_call[1] = in.byte() % 8) {
         case 0: image_mse(a, b), psnr(a, b, in.number()); break;
         case 1: ssim(a, b, SsimOptions().window(in.count()).sigma(in.number()).k1(in.number()).k2(in.number())
                                .data_range(in.number())); break;
@@ -221,8 +233,7 @@ void call(Input& in) {
         case 4: {
           torch::Tensor p = a.is_floating_point() ? a.detach().requires_grad_() : a;
           torch::AutoGradMode grad(true);
-          const auto losses = p.requires_grad() && p.dim() >= 1 ? (p * b).reshape({p.size(0), -1}).sum(1) : b;
-          const PerExampleGrads g = per_example_gradients({"p"}, {p}, losses);
+          const PerExampleGrads g = per_example_gradients({"p"}, {p}, linear_losses(b, p));
           clipped_sum(g.grads, per_example_norms(g), in.number());
           break;
         }
@@ -240,7 +251,7 @@ void call(Input& in) {
     }
     case 12: {  // copyright_protected_loss, CopyrightSoftmaxRegression, its solvers, the data, substrings
       using namespace lmlab::copyright;
-      switch (in.byte() % 4) {
+      switch (g_call[1] = in.byte() % 4) {
         case 0: {
           const auto logits = in.tensor(), targets = in.tensor(), mask = in.tensor();
           protected_loss(logits, targets, mask, ProtectedLossOptions().gamma(in.number()).ce_floor(in.number()));
@@ -252,7 +263,7 @@ void call(Input& in) {
                                                    .loss_floor(in.number()).fit_all(in.flag()));
           const auto x = in.tensor();
           const auto o = SolverOptions().max_iterations(in.small()).tolerance(in.number()).initial_step(in.number());
-          switch (in.byte() % 3) {
+          switch (g_call[1] = in.byte() % 3) {
             case 0: f.evaluate(x, static_cast<int>(in.count())); break;
             case 1: newton_solve(f, x, o); break;
             default: gradient_descent_solve(f, x, o);
@@ -314,9 +325,11 @@ LMLAB_FUZZ_TARGET(pyargs) {
     call(in);
   } catch (const lmlab::Error&) {
   } catch (const c10::Error& e) {
-    lmlab::fuzz::property_broken(std::string("a raw LibTorch error escaped: ") + e.what_without_backtrace());
+    lmlab::fuzz::property_broken("a raw LibTorch error escaped from call " + std::to_string(g_call[0]) + "." +
+                                 std::to_string(g_call[1]) + ": " + e.what_without_backtrace());
   } catch (const std::exception& e) {
-    lmlab::fuzz::property_broken(std::string("a non-lmlab exception escaped: ") + e.what());
+    lmlab::fuzz::property_broken("a non-lmlab exception escaped from call " + std::to_string(g_call[0]) + "." +
+                                 std::to_string(g_call[1]) + ": " + e.what());
   }
   return 0;
 }

@@ -26,8 +26,8 @@ enum class RdpConversion { Balle2020, Classic };
 // Opacus's default orders (151 values: 99 fractional, 52 integer).
 std::vector<double> default_rdp_orders();
 
-// RDP of one step of the Poisson-subsampled Gaussian at order `order` > 1.
-// UsageError: q outside (0, 1], sigma <= 0 or not finite, order <= 1.
+// RDP of one step of the Poisson-subsampled Gaussian at order `order` in (1, 10000].
+// UsageError: q outside (0, 1], sigma <= 0 or not finite, order outside (1, 10000].
 double subsampled_gaussian_rdp(double q, double sigma, double order);
 
 // RDP after `steps` steps, one value per order.
