@@ -6,6 +6,7 @@
 #include "lmlab/streaming_attention/polynomial_features.h"
 
 #include <ATen/Parallel.h>
+#include "lmlab/core/env.h"
 #include "lmlab/core/error.h"
 
 namespace lmlab::streaming_attention {
@@ -29,36 +30,42 @@ PolynomialFeatures::PolynomialFeatures(int64_t dim, double scale, ExpPolynomial 
               scale);
   const int64_t g = polynomial_.degree();
   const int64_t t = polynomial_feature_dim(dim, g);
-  constexpr int64_t kMaxEntries = int64_t{1} << 28;  // 2 GiB of int64 exponents
+  constexpr int64_t kMaxEntries = int64_t{1} << 28;  // exponents built, a few seconds
   LMLAB_CHECK(t <= kMaxEntries / dim, UsageError, "polynomial features of degree ", g, " in d = ", dim, " need t = ",
               t, " features of d exponents each (", static_cast<double>(t) * static_cast<double>(dim),
               " entries, limit 2^28); lower d or the degree");
-  // Exponent vectors of every monomial, built block by block in feature order.
-  std::vector<std::vector<int64_t>> exponents(1, std::vector<int64_t>(dim, 0));
-  exponents.reserve(t);
+  // int16 exponents (degrees are at most 400) while building, float64 weights.
+  check_memory("polynomial features of degree " + std::to_string(g) + " in d = " + std::to_string(dim) + " (t = " +
+                   std::to_string(t) + ")",
+               static_cast<double>(t) * (2.0 * static_cast<double>(dim) + 8.0), "lower d or the degree");
+  // Exponent vectors of every monomial (row f: entries [f d, f d + d)), built block by block in
+  // feature order.
+  std::vector<int16_t> exponents(static_cast<size_t>(dim), 0);
+  exponents.reserve(static_cast<size_t>(t * dim));
   // first[i]: start of the block of smallest index i in the previous degree; the degree-0 monomial 1
   // counts as having every smallest index.
   std::vector<int64_t> first(dim, 0);
   int64_t prev_end = 1;
   for (int64_t m = 1; m <= g; ++m) {
     std::vector<int64_t> next_first(dim);
-    const int64_t begin_of_degree = static_cast<int64_t>(exponents.size());
+    const int64_t begin_of_degree = static_cast<int64_t>(exponents.size()) / dim;
     for (int64_t i = 0; i < dim; ++i) {
-      const Block b{m, i, static_cast<int64_t>(exponents.size()), prev_end - first[i], first[i]};
+      const Block b{m, i, static_cast<int64_t>(exponents.size()) / dim, prev_end - first[i], first[i]};
       next_first[i] = b.begin;
       for (int64_t f = 0; f < b.length; ++f) {
-        std::vector<int64_t> e = exponents[b.source_begin + f];
-        ++e[i];
-        exponents.push_back(std::move(e));
+        const size_t row = exponents.size(), source = static_cast<size_t>((b.source_begin + f) * dim);
+        for (int64_t j = 0; j < dim; ++j) exponents.push_back(exponents[source + static_cast<size_t>(j)]);
+        ++exponents[row + static_cast<size_t>(i)];
       }
       blocks_.push_back(b);
     }
     first = next_first;
-    prev_end = static_cast<int64_t>(exponents.size());
+    prev_end = static_cast<int64_t>(exponents.size()) / dim;
     LMLAB_ASSERT(prev_end - begin_of_degree == polynomial_feature_dim(dim, m) - polynomial_feature_dim(dim, m - 1),
                  "degree ", m, " has ", prev_end - begin_of_degree, " monomials");
   }
-  LMLAB_ASSERT(static_cast<int64_t>(exponents.size()) == t, "built ", exponents.size(), " features, expected ", t);
+  LMLAB_ASSERT(static_cast<int64_t>(exponents.size()) == t * dim, "built ", exponents.size() / dim,
+               " features, expected ", t);
 
   // a_m c^m m! / alpha!, in log space for the factorials.
   weights_ = torch::empty({t}, torch::kDouble);
@@ -67,7 +74,8 @@ PolynomialFeatures::PolynomialFeatures(int64_t dim, double scale, ExpPolynomial 
   for (int64_t f = 0; f < t; ++f) {
     int64_t m = 0;
     double log_multinomial = 0;
-    for (int64_t e : exponents[f]) {
+    for (int64_t j = 0; j < dim; ++j) {
+      const int64_t e = exponents[static_cast<size_t>(f * dim + j)];
       m += e;
       log_multinomial -= std::lgamma(static_cast<double>(e) + 1);
     }
@@ -82,6 +90,8 @@ torch::Tensor PolynomialFeatures::features(const torch::Tensor& x, bool weighted
   // tensor ops per block would synchronise d g times).
   const torch::Tensor xd = x.to(torch::kDouble).contiguous();
   const int64_t n = xd.size(0), d = dim_, t = feature_dim();
+  check_memory("polynomial features of " + std::to_string(n) + " rows (t = " + std::to_string(t) + " each)",
+               8.0 * static_cast<double>(n) * static_cast<double>(t), "lower d, the degree or the rows per call");
   torch::Tensor out = torch::empty({n, t}, torch::kDouble);
   const double* xs = xd.data_ptr<double>();
   double* os = out.data_ptr<double>();

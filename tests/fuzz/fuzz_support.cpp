@@ -6,11 +6,20 @@
 #include <stdexcept>
 
 #include "fuzz_target.h"
+#include "lmlab/core/env.h"
 #ifndef LMLAB_LIBFUZZER
 #include "test_paths.h"  // LMLAB_SOURCE_DIR
 #endif
 
 namespace lmlab::fuzz {
+namespace {
+
+// lmlab's own memory checks (check_memory, lmlab/core/env.h) refuse above 1 GiB, inside
+// libFuzzer's 2 GiB RSS limit: an input asking for more must meet that clear error, and any
+// allocation past the limit that no check refused is a finding.
+const bool kMemoryLimitSet = (set_memory_limit(uint64_t{1} << 30), true);
+
+}  // namespace
 
 void property_broken(const std::string& what) {
 #ifdef LMLAB_LIBFUZZER

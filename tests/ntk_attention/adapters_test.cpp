@@ -3,6 +3,8 @@
 // copying utilities (adapters.h) on real models.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <cmath>
 
 #include "lmlab/ntk_attention/adapters.h"
@@ -36,6 +38,12 @@ TEST(Lora, BadOptionsAreUsageErrors) {
   EXPECT_THROW(LoraLinear(6, 5, true, LoraOptions(0)), UsageError);
   EXPECT_THROW(LoraLinear(6, 5, true, LoraOptions(6)), UsageError);  // rank > min(in, out)
   EXPECT_THROW(LoraLinear(6, 5, true, LoraOptions(2).alpha(-1)), UsageError);
+  // Found by the pyargs fuzz target: raw LibTorch errors for these inputs, and sizes past memory.
+  LoraLinear lora(6, 5, true, LoraOptions(2));
+  EXPECT_THROW(lora(torch::randn({3, 7})), UsageError);
+  EXPECT_THROW(lora(torch::tensor(1.0f)), UsageError);
+  EXPECT_THROW(lora(torch::randn({3, 6}, torch::kDouble)), UsageError);
+  EXPECT_THROW(LoraLinear(int64_t{1} << 40, int64_t{1} << 40, true, LoraOptions(2)), UsageError);
 }
 
 // Query i sees all m prefix keys and input keys 0..i (causal) or all (not): written out by hand.
@@ -85,6 +93,9 @@ TEST(PrefixAttention, BadOptionsAreUsageErrors) {
   PrefixAttention core(2, 4, PrefixAttentionOptions(3));
   const auto x = torch::randn({1, 3, 6, 4});
   EXPECT_THROW(core.forward(x, x, x, true), UsageError);  // 3 heads, built for 2
+  // Found by the pyargs fuzz target: m H D overflowed int64, and a prefix past memory was allocated.
+  EXPECT_THROW(PrefixAttention(std::numeric_limits<int64_t>::max(), 5, PrefixAttentionOptions(3)), UsageError);
+  EXPECT_THROW(PrefixAttention(1, 1, PrefixAttentionOptions(std::numeric_limits<int64_t>::max())), UsageError);
 }
 
 TEST(Adapters, TrainOnlyTheAdaptersOfEachMethod) {

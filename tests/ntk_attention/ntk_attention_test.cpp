@@ -293,4 +293,8 @@ TEST(NtkAttention, BadInputIsAUsageError) {
                "float32 CPU");
   expect_error([&] { ntk_prefix_state(torch::zeros({2, 0, 4}), torch::zeros({2, 0, 4})); }, "m = 0");
   expect_error([&] { NtkAttention(2, 4, NtkAttentionOptions().kappa_init(0)); }, "kappa_init");
+  // Found by the pyargs fuzz target.
+  expect_error([&] { ntk_feature_map(torch::tensor(1.0f)); }, "ntk_feature_map needs");
+  expect_error([&] { ntk_feature_map(torch::ones({2, 3}, torch::kLong)); }, "ntk_feature_map needs");
+  expect_error([&] { NtkAttention(int64_t{1} << 30, int64_t{1} << 20); }, "would need about");
 }

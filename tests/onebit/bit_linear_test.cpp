@@ -155,6 +155,8 @@ TEST(BitLinear, EmptyAndMixedDtypeArgumentsAreUsageErrors) {
   EXPECT_THROW(bit_linear(x.to(torch::kDouble), w, b, options), UsageError);
   EXPECT_THROW(bit_linear(x, w, b.to(torch::kDouble), options), UsageError);
   EXPECT_THROW(bit_linear(x.to(torch::kLong), w, b, options), UsageError);
+  EXPECT_THROW(bit_linear(x.to(torch::kLong), w.to(torch::kLong), b.to(torch::kLong), options.input_norm(true)),
+               UsageError);  // found by the pyargs fuzz target: layer_norm of int64
   EXPECT_EQ(bit_linear(x, w, b, options).sizes(), torch::IntArrayRef({2, 3}));
   EXPECT_THROW(bit_linear(torch::zeros({2, 0}), torch::zeros({3, 0}), b, options.act_bits(8)), UsageError);
 }

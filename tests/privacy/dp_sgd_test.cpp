@@ -183,6 +183,17 @@ TEST(DPSGD, PerExampleMemoryEstimateHoldsAndIsEnforced) {
   test_support::expect_refused(estimate, [&] { DPSGD(*lin, sgd, options); });
 }
 
+// Found by the pyargs fuzz target: losses that were not one per example reached a raw LibTorch error.
+TEST(DPSGD, LossesNotOnePerExampleAreUsageErrors) {
+  torch::nn::Linear lin(3, 2);
+  torch::optim::SGD sgd(lin->parameters(), torch::optim::SGDOptions(0.1));
+  DPSGD dp(*lin, sgd, DPSGDOptions(1.0, 1.0, 0.5, 10));
+  const auto x = torch::randn({4, 3});
+  EXPECT_MENTIONS(test_support::usage_error([&] { dp.step(lin(x)); }), "per-example losses [B]");
+  EXPECT_MENTIONS(test_support::usage_error([&] { dp.step(torch::ones({4}, torch::kLong)); }), "per-example losses [B]");
+  EXPECT_EQ(dp.steps(), 0);
+}
+
 TEST(DPSGD, BadOptionsAreUsageErrors) {
   using test_support::usage_error;
   torch::nn::Linear lin(2, 1);

@@ -100,6 +100,8 @@ TEST(RdpAccountant, BadInputIsAUsageError) {
   EXPECT_MENTIONS(usage_error([] { dp_sgd_noise_multiplier(0.0, 0.1, 10, 1e-5); }), "target epsilon = 0");
   EXPECT_MENTIONS(usage_error([] { dp_sgd_epsilon(1.0, 0.1, 10, 1e-5, AccountantOptions().orders({0.5})); }),
                   "order 0.5");
+  // Found by the pyargs fuzz target: order 1e9 summed 1e9 terms (a minute).
+  EXPECT_MENTIONS(usage_error([] { subsampled_gaussian_rdp(0.5, 1e-3, 1e9); }), "must be in (1, 10000]");
   EXPECT_MENTIONS(usage_error([] { RdpAccountant().spent(1e-5); }), "no step");
 }
 
