@@ -193,6 +193,11 @@ void check_ntk_inputs(const torch::Tensor& q, const torch::Tensor& k, const torc
   }
   for (const auto& [name, x] : {std::pair{"q", q}, std::pair{"k", k}, std::pair{"v", v},
                                 std::pair{"Z", z}, std::pair{"kappa", kappa}})
+    LMLAB_CHECK(x.scalar_type() == q.scalar_type() && x.is_floating_point(), UsageError, "NTK-Attention needs q, k, v, "
+                "Z and kappa in one floating-point dtype; got q ", q.scalar_type(), " and ", name, " ", x.scalar_type(),
+                " (convert them, e.g. with .to(torch.float32))");
+  for (const auto& [name, x] : {std::pair{"q", q}, std::pair{"k", k}, std::pair{"v", v},
+                                std::pair{"Z", z}, std::pair{"kappa", kappa}})
     LMLAB_CHECK(torch::isfinite(x).all().item<bool>(), UsageError, "NTK-Attention: ", name,
                 " holds NaN or Inf entries; the output would be NaN. Check the model's inputs and "
                 "learning rate");
@@ -211,12 +216,12 @@ torch::Tensor composed_ntk_attention(const torch::Tensor& q, const torch::Tensor
 torch::Tensor fused_ntk_attention(const torch::Tensor& q, const torch::Tensor& k,
                                   const torch::Tensor& v, const torch::Tensor& z,
                                   const torch::Tensor& kappa, bool causal) {
-  check_ntk_inputs(q, k, v, z, kappa, causal);
   for (const auto& [name, x] : {std::pair{"q", q}, std::pair{"k", k}, std::pair{"v", v},
                                 std::pair{"Z", z}, std::pair{"kappa", kappa}})
     LMLAB_CHECK(x.device().is_cpu() && x.scalar_type() == torch::kFloat, UsageError,
                 "fused_ntk_attention takes float32 CPU tensors; ", name, " is ", x.scalar_type(),
                 " on ", x.device(), ". Use ntk_attention(), which falls back to composed_ntk_attention()");
+  check_ntk_inputs(q, k, v, z, kappa, causal);
   return NtkAttentionFunction::apply(q, k, v, z, kappa, causal);
 }
 

@@ -297,4 +297,8 @@ TEST(NtkAttention, BadInputIsAUsageError) {
   expect_error([&] { ntk_feature_map(torch::tensor(1.0f)); }, "ntk_feature_map needs");
   expect_error([&] { ntk_feature_map(torch::ones({2, 3}, torch::kLong)); }, "ntk_feature_map needs");
   expect_error([&] { NtkAttention(int64_t{1} << 30, int64_t{1} << 20); }, "would need about");
+  expect_error([&] { ntk_attention::ntk_attention(in.q.to(torch::kBool), in.k, in.v, in.z, in.kappa, false); },
+               "one floating-point dtype");
+  expect_error([&] { composed_ntk_attention(in.q, in.k, in.v.to(torch::kDouble), in.z, in.kappa, false); },
+               "one floating-point dtype");
 }
