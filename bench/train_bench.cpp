@@ -13,9 +13,21 @@
 // steps; items_per_second = steps/s.
 // bench/peers/train_peer.py does the same work in Python PyTorch; bench/run.sh runs both, one
 // thread count per process, with OpenBLAS's thread count set to match.
+//
+// LMLAB_PROFILE_STEPS=N: instead of timing, profiles N steps (after the warm-up) with LibTorch's
+// profiler on one thread and prints each operator's self time (its time minus
+// that of the operators it called), the largest first, as a markdown table.
 #include <benchmark/benchmark.h>
 
+#include <torch/csrc/autograd/profiler_legacy.h>
+
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <vector>
 
 #include "bench_main.h"
 #include "lm_settings.h"
@@ -83,9 +95,67 @@ BENCHMARK(text_gpt_train_step)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
+// Self time per operator over `steps` steps: each thread's push/pop ranges nest, so an operator's
+// self time is its range less its direct children's.
+void profile_steps(int steps) {
+  namespace prof = torch::autograd::profiler;
+  set_threads(1);
+  Trainer t(text_gpt_settings());
+  for (int i = 0; i < kWarmupSteps; ++i) t.step();
+  prof::enableProfilerLegacy(torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < steps; ++i) t.step();
+  const double total_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  const prof::thread_event_lists lists = prof::disableProfilerLegacy();
+  struct Total {
+    double self_us = 0;
+    int64_t calls = 0;
+  };
+  std::map<std::string, Total> totals;
+  for (const auto& events : lists) {
+    struct Open {
+      const prof::LegacyEvent* push;
+      double children_us;
+    };
+    std::vector<Open> stack;
+    for (const auto& e : events) {
+      if (e.kind() == prof::EventKind::PushRange) {
+        stack.push_back({&e, 0.0});
+      } else if (e.kind() == prof::EventKind::PopRange && !stack.empty()) {
+        const Open open = stack.back();
+        stack.pop_back();
+        const double us = open.push->cpuElapsedUs(e);
+        Total& total = totals[open.push->name()];
+        total.self_us += us - open.children_us;
+        ++total.calls;
+        if (!stack.empty()) stack.back().children_us += us;
+      }
+    }
+  }
+  std::vector<std::pair<std::string, Total>> rows(totals.begin(), totals.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.self_us > b.second.self_us; });
+  std::printf("%d steps, %.1f ms a step (profiled), %d thread(s)\n\n", steps, total_us / 1000 / steps,
+              torch::get_num_threads());
+  std::printf("| operator | self ms a step | %% of the step | calls a step |\n|---|---:|---:|---:|\n");
+  double shown = 0;
+  for (const auto& [name, total] : rows) {
+    if (total.self_us < 0.005 * total_us) break;
+    shown += total.self_us;
+    std::printf("| %s | %.2f | %.1f | %.0f |\n", name.c_str(), total.self_us / 1000 / steps, 100 * total.self_us / total_us,
+                double(total.calls) / steps);
+  }
+  std::printf("| (operators under 0.5%% each, and time outside operators) | %.2f | %.1f | |\n",
+              (total_us - shown) / 1000 / steps, 100 * (total_us - shown) / total_us);
+}
+
 }  // namespace
 }  // namespace lmlab
 
 int main(int argc, char** argv) {
+  if (const char* steps = std::getenv("LMLAB_PROFILE_STEPS")) {
+    lmlab::use_passive_omp_wait(argv);
+    lmlab::profile_steps(std::max(1, std::atoi(steps)));
+    return 0;
+  }
   return lmlab::run_benchmarks(argc, argv, "train_bench", [] { lmlab::check_step(lmlab::text_gpt_settings()); });
 }
