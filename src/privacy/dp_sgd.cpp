@@ -56,6 +56,9 @@ DPSGD::DPSGD(std::vector<std::string> names, std::vector<torch::Tensor> params, 
   const double batch = options_.sample_rate() * double(options_.dataset_size());
   check_memory("DP-SGD's per-example gradients of " + std::to_string(std::llround(batch)) + " examples (q N)",
                8.0 * batch * parameters, "lower the sampling rate q (the expected batch) or the model size");
+  // sample_batch draws one float64 a dataset example, and a mask.
+  check_memory("DP-SGD's Poisson sampling over N = " + std::to_string(options_.dataset_size()) + " examples",
+               9.0 * double(options_.dataset_size()), "lower the dataset size N");
 }
 
 namespace {

@@ -183,8 +183,9 @@ TEST(DPSGD, PerExampleMemoryEstimateHoldsAndIsEnforced) {
   test_support::expect_refused(estimate, [&] { DPSGD(*lin, sgd, options); });
 }
 
-// Found by the pyargs fuzz target: losses that were not one per example reached a raw LibTorch error.
-TEST(DPSGD, LossesNotOnePerExampleAreUsageErrors) {
+// Found by the pyargs fuzz target: losses that were not one per example reached a raw LibTorch
+// error, and a huge dataset size an 8 TiB allocation.
+TEST(DPSGD, LossesNotOnePerExampleAndHugeDatasetsAreUsageErrors) {
   torch::nn::Linear lin(3, 2);
   torch::optim::SGD sgd(lin->parameters(), torch::optim::SGDOptions(0.1));
   DPSGD dp(*lin, sgd, DPSGDOptions(1.0, 1.0, 0.5, 10));
@@ -192,6 +193,9 @@ TEST(DPSGD, LossesNotOnePerExampleAreUsageErrors) {
   EXPECT_MENTIONS(test_support::usage_error([&] { dp.step(lin(x)); }), "per-example losses [B]");
   EXPECT_MENTIONS(test_support::usage_error([&] { dp.step(torch::ones({4}, torch::kLong)); }), "per-example losses [B]");
   EXPECT_EQ(dp.steps(), 0);
+  // Found by the pyargs fuzz target: N = 2^40 asked for 8 TiB in sample_batch.
+  EXPECT_MENTIONS(test_support::usage_error([&] { DPSGD(*lin, sgd, DPSGDOptions(1.0, 1.0, 1e-9, int64_t{1} << 40)); }),
+                  "Poisson sampling over N");
 }
 
 TEST(DPSGD, BadOptionsAreUsageErrors) {
