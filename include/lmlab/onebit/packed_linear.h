@@ -3,8 +3,8 @@
 // whose weights are the integer pattern T of Q(W) = s * T in the formats of lmlab/kernels/packed.h
 // (1 bit/weight binary, 2 bits/weight ternary) and whose matrix product runs on the SIMD kernels of
 // lmlab/kernels/onebit.h (fp32 activations) and the lookup-table kernels of
-// lmlab/kernels/onebit_lut.h (int8 activations, 1.5-3.5x faster than onebit.h's int8 kernels on
-// this project's AVX2 machine at every batch size measured, bench/onebit_bench.cpp).
+// lmlab/kernels/onebit_lut.h (int8 activations; faster than onebit.h's int8 kernels at every batch
+// size measured, docs/onebit.md).
 //
 //   x [..., in] -> y [..., out], rows M = prod(...):
 //     act_bits 0:  y = s * (x' T^T) + b                     fp32 kernel, x' = LN(x) or x
