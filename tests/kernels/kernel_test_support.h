@@ -88,6 +88,21 @@ std::vector<Acc> reference(const std::vector<float>& w, const std::vector<In>& x
   return y;
 }
 
+// Calls f(k, n, b, w, x, ref, rng) for every K x N x B of kCols x `rows` x kBatches with fixed
+// random weights w (binary or ternary), int8 x and their exact product ref; stops at a fatal failure.
+template <typename F>
+void for_each_i8_case(const std::vector<int64_t>& rows, bool ternary, uint64_t salt, F&& f) {
+  for (int64_t k : kCols)
+    for (int64_t n : rows)
+      for (int64_t b : kBatches) {
+        std::mt19937_64 rng(seed_for(k, n, b, salt + ternary));
+        const std::vector<float> w = random_weights(n * k, ternary, rng);
+        const std::vector<int8_t> x = random_i8(b * k, rng);
+        f(k, n, b, w, x, reference<int64_t>(w, x, n, k, b), rng);
+        if (::testing::Test::HasFatalFailure()) return;
+      }
+}
+
 // Sets every padding bit of both formats at random (the kernels must ignore them).
 inline void scramble_padding(uint64_t* words, int64_t count, int64_t words_per_row, int planes,
                              int64_t cols, std::mt19937_64& rng) {

@@ -1,9 +1,9 @@
 // The lookup-table kernels (lmlab/kernels/onebit_lut.h) of every level over every combination of
 // the awkward sizes K x N x B of kernel_test_support.h (with N also 32, 33 and 100 around the
-// 32-row blocks): bit-exact against the scalar one-bit int8 kernel (onebit.h) and an exact int64
-// reference, with scrambled padding bits; the tables byte for byte against the scalar twin's and
-// against their definition; the int8 extremes through the int16 sums' widening; any split of the
-// blocks gives the same rows.
+// 32-row blocks): bit-exact against an exact int64 reference (which the one-bit int8 kernels of
+// onebit.h are tested against too), with scrambled padding bits; the tables byte for byte against
+// the scalar twin's and against their definition; the int8 extremes through the int16 sums'
+// widening; any split of the blocks gives the same rows.
 #include <algorithm>
 
 #include "kernel_test_support.h"
@@ -55,27 +55,17 @@ class OneBitLutTest : public ::testing::TestWithParam<Variant> {
   const OneBitLutKernels& lut() const { return onebit_lut_kernels_for(GetParam().level); }
 };
 
-TEST_P(OneBitLutTest, MatchesTheOneBitKernelAndTheReferenceBitExactly) {
+TEST_P(OneBitLutTest, MatchesTheExactProductBitForBit) {
   LMLAB_SKIP_UNAVAILABLE(GetParam());
-  const OneBitKernels& twin = onebit_kernels_for(SimdLevel::Scalar);
   for (bool ternary : {false, true})
-    for (int64_t k : kCols)
-      for (int64_t n : kLutRows)
-        for (int64_t b : kBatches) {
-          std::mt19937_64 rng(seed_for(k, n, b, 4 + ternary));
-          const std::vector<float> w = random_weights(n * k, ternary, rng);
-          const std::vector<int8_t> x = random_i8(b * k, rng);
-          const std::vector<int64_t> ref = reference<int64_t>(w, x, n, k, b);
-          std::vector<int32_t> y_twin(static_cast<size_t>(b * n));
-          if (ternary) twin.ternary_gemm_i8(pack_ternary(w.data(), n, k).view(), x.data(), b, y_twin.data(), 0, n);
-          else twin.binary_gemm_i8(pack_binary(w.data(), n, k).view(), x.data(), b, y_twin.data(), 0, n);
-          const std::vector<int32_t> y = run_lut(lut(), ternary, w, x, n, k, b, rng, /*split=*/1);
-          for (int64_t i = 0; i < b * n; ++i) {
-            ASSERT_EQ(y_twin[i], ref[i]) << "K=" << k << " N=" << n << " B=" << b;
-            ASSERT_EQ(y[i], ref[i]) << (ternary ? "ternary" : "binary") << " K=" << k << " N=" << n << " B=" << b
-                                    << " at y[" << i / n << "][" << i % n << "]";
-          }
-        }
+    for_each_i8_case(kLutRows, ternary, 4, [&](int64_t k, int64_t n, int64_t b, const std::vector<float>& w,
+                                              const std::vector<int8_t>& x, const std::vector<int64_t>& ref,
+                                              std::mt19937_64& rng) {
+      const std::vector<int32_t> y = run_lut(lut(), ternary, w, x, n, k, b, rng, /*split=*/1);
+      for (int64_t i = 0; i < b * n; ++i)
+        ASSERT_EQ(y[i], ref[i]) << (ternary ? "ternary" : "binary") << " K=" << k << " N=" << n << " B=" << b
+                                << " at y[" << i / n << "][" << i % n << "]";
+    });
 }
 
 // T_g[p] = sum of x over the set bits of p, read back from the low and high bytes; the bytes equal

@@ -93,20 +93,16 @@ void check_f32(const Variant& variant, bool ternary, bool integers) {
 void check_i8(const Variant& variant, bool ternary) {
   const OneBitKernels& table = variant.kernels();
   const OneBitKernels& twin = onebit_kernels_for(SimdLevel::Scalar);
-  for (int64_t k : kCols)
-    for (int64_t n : kRows)
-      for (int64_t b : kBatches) {
-        std::mt19937_64 rng(seed_for(k, n, b, 2 + ternary));
-        const std::vector<float> w = random_weights(n * k, ternary, rng);
-        const std::vector<int8_t> x = random_i8(b * k, rng);
-        const std::vector<int64_t> ref = reference<int64_t>(w, x, n, k, b);
-        const auto y = run<int8_t, int32_t>(table, ternary, w, x, n, k, b);
-        const auto y_twin = run<int8_t, int32_t>(twin, ternary, w, x, n, k, b);
-        for (int64_t i = 0; i < b * n; ++i) {
-          ASSERT_EQ(y_twin[i], ref[i]) << "scalar twin, " << where(k, n, b, i / n, i % n);
-          ASSERT_EQ(y[i], y_twin[i]) << where(k, n, b, i / n, i % n);
-        }
-      }
+  for_each_i8_case(kRows, ternary, 2, [&](int64_t k, int64_t n, int64_t b, const std::vector<float>& w,
+                                          const std::vector<int8_t>& x, const std::vector<int64_t>& ref,
+                                          std::mt19937_64&) {
+    const auto y = run<int8_t, int32_t>(table, ternary, w, x, n, k, b);
+    const auto y_twin = run<int8_t, int32_t>(twin, ternary, w, x, n, k, b);
+    for (int64_t i = 0; i < b * n; ++i) {
+      ASSERT_EQ(y_twin[i], ref[i]) << "scalar twin, " << where(k, n, b, i / n, i % n);
+      ASSERT_EQ(y[i], y_twin[i]) << where(k, n, b, i / n, i % n);
+    }
+  });
 }
 
 class OneBitKernelTest : public ::testing::TestWithParam<Variant> {};
