@@ -150,8 +150,9 @@ PrivacySpent rdp_to_epsilon(const std::vector<double>& orders, const std::vector
 void AccountantOptions::validate() const {
   LMLAB_CHECK(!orders_.empty(), UsageError, "the accountant needs at least one RDP order");
   for (double a : orders_) check_order(a);
-  LMLAB_CHECK(epsilon_tolerance_ > 0 && epsilon_tolerance_ < 1, UsageError, "epsilon tolerance ",
-              epsilon_tolerance_, " must be in (0, 1); Opacus uses 0.01");
+  // Below 1e-9 the bisection would chase rounding noise (epsilon is a sum of logs) for good.
+  LMLAB_CHECK(epsilon_tolerance_ >= 1e-9 && epsilon_tolerance_ < 1, UsageError, "epsilon tolerance ",
+              epsilon_tolerance_, " must be in [1e-9, 1); Opacus uses 0.01");
 }
 
 PrivacySpent dp_sgd_epsilon(double sigma, double q, int64_t steps, double delta, const AccountantOptions& options) {
@@ -179,7 +180,9 @@ double dp_sgd_noise_multiplier(double target_epsilon, double q, int64_t steps, d
     eps_high = eps_at(high);
   }
   while (target_epsilon - eps_high > options.epsilon_tolerance()) {
-    const double mid = (low + high) / 2, eps = eps_at(mid);
+    const double mid = (low + high) / 2;
+    if (mid <= low || mid >= high) break;  // sigma resolved to the last bit
+    const double eps = eps_at(mid);
     if (eps < target_epsilon) {
       high = mid;
       eps_high = eps;

@@ -102,6 +102,9 @@ TEST(RdpAccountant, BadInputIsAUsageError) {
                   "order 0.5");
   // Found by the pyargs fuzz target: order 1e9 summed 1e9 terms (a minute).
   EXPECT_MENTIONS(usage_error([] { subsampled_gaussian_rdp(0.5, 1e-3, 1e9); }), "must be in (1, 10000]");
+  // Found by the pyargs fuzz target: a tolerance of 1e-300 kept the noise-multiplier bisection going.
+  EXPECT_MENTIONS(usage_error([] { dp_sgd_noise_multiplier(2.25, 0.5, 4, 0.5, AccountantOptions().epsilon_tolerance(1e-300)); }),
+                  "must be in [1e-9, 1)");
   EXPECT_MENTIONS(usage_error([] { RdpAccountant().spent(1e-5); }), "no step");
 }
 

@@ -53,7 +53,7 @@ struct AccountantOptions {
   const std::vector<double>& orders() const { return orders_; }
   RdpConversion conversion() const { return conversion_; }
   double epsilon_tolerance() const { return epsilon_tolerance_; }
-  // UsageError on empty orders, an order <= 1, or a tolerance not in (0, 1).
+  // UsageError on empty orders, an order outside (1, 10000], or a tolerance not in [1e-9, 1).
   void validate() const;
 
  private:
