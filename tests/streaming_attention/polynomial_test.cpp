@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "lmlab/core/env.h"
 #include "lmlab/streaming_attention/polynomial_features.h"
 #include "support/usage_error.h"
 
@@ -87,6 +88,21 @@ TEST(ExpPolynomial, HugeRadiiAndDegreesAreAnsweredAtOnce) {
                   "max_degree in [1, 400]");
   EXPECT_MENTIONS(usage_error([] { ExpPolynomial(1.0, ExpPolynomialOptions().degree(int64_t{1} << 40)); }),
                   "degree must be in [0, 400]");
+}
+
+// Found by the pyargs fuzz target: 7 variables at degree 65 passed the entry limit and went past
+// 2 GiB. The table (2 d + 8 bytes a feature) and each call's features (8 bytes each) meet the
+// memory limit; the 495 features of d = 4, g = 8 need 7.9 KB, and 1000 rows of them 3.96 MB.
+TEST(PolynomialFeatures, TableAndFeaturesPastTheMemoryLimitAreRefused) {
+  const uint64_t limit = memory_limit();
+  const auto poly = ExpPolynomial(1.0, ExpPolynomialOptions().degree(8).max_rel_error(0.1));
+  set_memory_limit(4000);
+  EXPECT_MENTIONS(usage_error([&] { PolynomialFeatures(4, 0.25, poly); }), "(t = 495) would need about");
+  set_memory_limit(1 << 20);
+  const PolynomialFeatures f(4, 0.25, poly);
+  EXPECT_EQ(f.phi2(torch::ones({10, 4})).sizes(), torch::IntArrayRef({10, 495}));
+  EXPECT_MENTIONS(usage_error([&] { f.phi2(torch::ones({1000, 4})); }), "polynomial features of 1000 rows");
+  set_memory_limit(limit);
 }
 
 TEST(PolynomialFeatures, DimensionIsTheNumberOfMonomials) {
