@@ -24,7 +24,7 @@ ExperimentDef define_experiment(const std::string& name, std::function<void(RunC
     defaults += text;
   }
   return {name, info.paper(), paper_title(info.paper()), info.description(), defaults, info.is_sweep(),
-          std::move(body)};
+          info.quick_seconds(), std::move(body)};
 }
 
 const std::vector<ExperimentDef>& all_experiments() {

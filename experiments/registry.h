@@ -23,17 +23,22 @@ class ExperimentInfo {
   ExperimentInfo& config_of(std::string name) { config_of_ = std::move(name); return *this; }
   // Append a shared config section, experiments/common/<name>.toml (e.g. "optim"), to the defaults.
   ExperimentInfo& section(std::string name) { sections_.push_back(std::move(name)); return *this; }
+  // The wall time of --quick on one thread, in seconds, as measured (docs/foundation.md): `lmlab
+  // reproduce` starts the longest first, so that no long run is left for the end.
+  ExperimentInfo& quick_seconds(double s) { quick_seconds_ = s; return *this; }
 
   const std::string& paper() const { return paper_; }
   const std::string& description() const { return description_; }
   bool is_sweep() const { return sweep_; }
   const std::string& config_name() const { return config_of_; }
   const std::vector<std::string>& sections() const { return sections_; }
+  double quick_seconds() const { return quick_seconds_; }
 
  private:
   std::string paper_, description_, config_of_;
   std::vector<std::string> sections_;
   bool sweep_ = false;
+  double quick_seconds_ = 0;
 };
 
 // The ExperimentDef of "area.name" with its embedded default config; InternalError when the

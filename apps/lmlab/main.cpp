@@ -6,11 +6,14 @@
 // (compare, reproduce --baseline), 1 anything else.
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -20,6 +23,8 @@
 #include "lmlab/core/compare.h"
 #include "lmlab/core/env.h"
 #include "lmlab/core/error.h"
+#include "lmlab/core/job_pool.h"
+#include "lmlab/core/progress.h"
 #include "lmlab/core/report.h"
 #include "lmlab/core/run_dirs.h"
 #include "lmlab/privacy/rdp_accountant.h"
@@ -69,12 +74,26 @@ int report_comparison(const Comparison& c, const std::string& html_path) {
   return c.verdicts_changed() ? static_cast<int>(ExitCode::VerdictChanged) : 0;
 }
 
-int cmd_run(const std::string& name, const RunOptions& options) {
-  const RunOutcome out = run_experiment(find_experiment(name), options);
-  write_report({out.dir}, out.dir + "/report.html", "lmlab run " + name);
-  std::printf("report: %s/report.html\n", out.dir.c_str());
-  for (const std::string& p : out.problems) std::fprintf(stderr, "problem: %s\n", p.c_str());
-  return out.problems.empty() ? 0 : 1;
+// Runs the experiments one after another in this process; one that fails is reported and the
+// others still run. Returns the first failure's exit code.
+int cmd_run(const std::vector<std::string>& names, const RunOptions& options) {
+  std::vector<const ExperimentDef*> defs;
+  for (const std::string& name : names) defs.push_back(&find_experiment(name));  // all known before any runs
+  int code = 0;
+  for (const ExperimentDef* def : defs) {
+    try {
+      const RunOutcome out = run_experiment(*def, options);
+      write_report({out.dir}, out.dir + "/report.html", "lmlab run " + def->name);
+      std::printf("report: %s/report.html\n", out.dir.c_str());
+      for (const std::string& p : out.problems) std::fprintf(stderr, "problem: %s\n", p.c_str());
+      if (code == 0 && !out.problems.empty()) code = 1;
+    } catch (const Error& e) {
+      if (defs.size() == 1) throw;
+      std::fprintf(stderr, "lmlab: error: %s: %s\n", def->name.c_str(), e.what());
+      if (code == 0) code = static_cast<int>(e.exit_code());
+    }
+  }
+  return code;
 }
 
 struct BaselineOptions {
@@ -100,7 +119,123 @@ std::optional<Comparison> compare_with_baseline(const BaselineOptions& baseline,
   }
 }
 
-int cmd_reproduce(RunOptions options, const std::string& only, std::string out_dir, const BaselineOptions& baseline) {
+// Whether `name` matches one of the comma-separated globs of `globs`.
+bool matches_any(const std::string& globs, const std::string& name) {
+  std::stringstream list(globs);
+  for (std::string glob; std::getline(list, glob, ',');)
+    if (fnmatch(glob.c_str(), name.c_str(), 0) == 0) return true;
+  return false;
+}
+
+// A group of a reproduction's experiments in a child process: `lmlab run NAME...` into the same
+// directory layout as the in-process run, its terminal output in <out>/logs/<first NAME>.txt.
+Job reproduce_job(const std::vector<const ExperimentDef*>& group, const RunOptions& options,
+                  const std::string& max_memory) {
+  std::vector<std::string> argv = {self_executable(), "run"};
+  for (const ExperimentDef* def : group) argv.push_back(def->name);
+  argv.insert(argv.end(), {"--seed", std::to_string(options.seed), "--threads", std::to_string(options.threads),
+                           "--out", options.out_root});
+  if (options.quick) argv.push_back("--quick");
+  if (!max_memory.empty()) argv.insert(argv.end(), {"--max-memory", max_memory});
+  return {argv, options.out_root + "/logs/" + group.front()->name + ".txt"};
+}
+
+// The experiments grouped by their default config, the longest group first (by quick_seconds).
+// Experiments with the same defaults may reuse work done earlier in their process (the two 1-bit
+// twin experiments train the same nets), so each group runs in one process. Starting the longest
+// first keeps a long run from starting last while the other cores idle.
+std::vector<std::vector<const ExperimentDef*>> process_groups(const std::vector<const ExperimentDef*>& selected) {
+  std::vector<std::vector<const ExperimentDef*>> groups;
+  for (const ExperimentDef* def : selected) {
+    auto same = std::find_if(groups.begin(), groups.end(),
+                             [&](const auto& g) { return g.front()->default_config == def->default_config; });
+    if (same == groups.end()) groups.push_back({def});
+    else same->push_back(def);
+  }
+  auto seconds = [](const std::vector<const ExperimentDef*>& g) {
+    double s = 0;
+    for (const ExperimentDef* def : g) s += def->quick_seconds;
+    return s;
+  };
+  std::stable_sort(groups.begin(), groups.end(), [&](const auto& a, const auto& b) { return seconds(a) > seconds(b); });
+  return groups;
+}
+
+// The last `lines` lines of a text file ("" when it cannot be read).
+std::string tail_of(const std::string& path, size_t lines) {
+  std::ifstream in(path);
+  std::vector<std::string> all;
+  for (std::string line; std::getline(in, line);) all.push_back(line);
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) out += "   | " + all[i] + "\n";
+  return out;
+}
+
+struct ReproduceTally {
+  int failed_runs = 0, claims = 0, passed = 0;
+};
+
+// Runs the selected experiments in child processes, `jobs` at a time (jobs >= 2).
+ReproduceTally run_in_children(const std::vector<const ExperimentDef*>& selected, const RunOptions& options,
+                               const std::string& max_memory, int jobs) {
+  fs::create_directories(options.out_root + "/logs");
+  const std::vector<std::vector<const ExperimentDef*>> groups = process_groups(selected);
+  std::vector<Job> list;
+  for (const auto& group : groups) list.push_back(reproduce_job(group, options, max_memory));
+  std::printf("%zu experiments, %d at a time, %d thread%s each; their output in %s/logs/\n", selected.size(), jobs,
+              options.threads, options.threads == 1 ? "" : "s", options.out_root.c_str());
+  std::fflush(stdout);
+  ReproduceTally tally;
+  size_t started = 0;
+  run_jobs(
+      list, jobs,
+      [&](size_t i) {
+        for (const ExperimentDef* def : groups[i])
+          std::printf("== [%zu/%zu] %s started\n", ++started, selected.size(), def->name.c_str());
+        std::fflush(stdout);
+      },
+      [&](size_t i, const JobResult& r) {
+        for (const ExperimentDef* def : groups[i]) {
+          const std::string root = options.out_root + "/" + def->name;
+          const std::vector<std::string> dirs = fs::is_directory(root) ? find_run_dirs(root) : std::vector<std::string>{};
+          const RunOutcome out = dirs.empty() ? RunOutcome{"", 0, 0, {}, 0, true} : read_run_outcome(dirs.back());
+          tally.claims += out.claims;
+          tally.passed += out.claims_passed;
+          tally.failed_runs += out.failed;
+          if (!out.failed)
+            std::printf("   %s: %d/%d claims passed in %s\n", def->name.c_str(), out.claims_passed, out.claims,
+                        Progress::format_seconds(out.wall_s).c_str());
+          else
+            std::fprintf(stderr, "experiment %s failed\n", def->name.c_str());
+        }
+        if (r.exit_code != 0)
+          std::fprintf(stderr, "   (its process: %s after %s; the end of %s:)\n%s", r.how().c_str(),
+                       Progress::format_seconds(r.wall_s).c_str(), list[i].log_path.c_str(),
+                       tail_of(list[i].log_path, 8).c_str());
+        std::fflush(stdout);
+      });
+  return tally;
+}
+
+ReproduceTally run_in_process(const std::vector<const ExperimentDef*>& selected, const RunOptions& options) {
+  ReproduceTally tally;
+  for (size_t i = 0; i < selected.size(); ++i) {
+    std::printf("== [%zu/%zu] %s\n", i + 1, selected.size(), selected[i]->name.c_str());
+    std::fflush(stdout);
+    try {
+      const RunOutcome out = run_experiment(*selected[i], options);
+      tally.claims += out.claims;
+      tally.passed += out.claims_passed;
+    } catch (const std::exception& e) {
+      ++tally.failed_runs;  // recorded in its run directory; the other experiments still run
+      std::fprintf(stderr, "experiment %s failed: %s\n", selected[i]->name.c_str(), e.what());
+    }
+  }
+  return tally;
+}
+
+int cmd_reproduce(RunOptions options, const std::string& only, std::string out_dir, const BaselineOptions& baseline,
+                  int jobs, const std::string& max_memory) {
   if (out_dir.empty()) {
     char stamp[32];
     std::time_t t = std::time(nullptr);
@@ -110,33 +245,23 @@ int cmd_reproduce(RunOptions options, const std::string& only, std::string out_d
   options.out_root = out_dir;
   std::vector<const ExperimentDef*> selected;
   for (const ExperimentDef& def : all_experiments())
-    if (only.empty() || fnmatch(only.c_str(), def.name.c_str(), 0) == 0) selected.push_back(&def);
+    if (only.empty() || matches_any(only, def.name)) selected.push_back(&def);
   LMLAB_CHECK(!selected.empty(), UsageError, "--only '", only, "' matches no experiment (see lmlab list)");
   if (!baseline.dir.empty()) read_run_set(baseline.dir);  // refused before any experiment runs
 
-  int failed_runs = 0, claims = 0, passed = 0;
-  for (size_t i = 0; i < selected.size(); ++i) {
-    std::printf("== [%zu/%zu] %s\n", i + 1, selected.size(), selected[i]->name.c_str());
-    std::fflush(stdout);
-    try {
-      const RunOutcome out = run_experiment(*selected[i], options);
-      claims += out.claims;
-      passed += out.claims_passed;
-    } catch (const std::exception& e) {
-      ++failed_runs;  // recorded in its run directory; the other experiments still run
-      std::fprintf(stderr, "experiment %s failed: %s\n", selected[i]->name.c_str(), e.what());
-    }
-  }
+  jobs = std::min<int>(jobs, static_cast<int>(selected.size()));
+  const ReproduceTally tally =
+      jobs > 1 ? run_in_children(selected, options, max_memory, jobs) : run_in_process(selected, options);
   const std::vector<std::string> dirs = runs_under(out_dir);
   write_claims_json(dirs, out_dir + "/claims.json");
-  int code = failed_runs == 0 ? 0 : 1;
+  int code = tally.failed_runs == 0 ? 0 : 1;
   const std::optional<Comparison> comparison =
       baseline.dir.empty() ? std::nullopt : compare_with_baseline(baseline, out_dir, code);
   write_report(dirs, out_dir + "/report.html",
                std::string("lmlab reproduce (") + (options.quick ? "quick" : "full") + ")",
                {comparison ? &*comparison : nullptr, {}});
-  std::printf("\n%d/%d claims passed, %d of %zu experiments failed to run\nreport: %s/report.html\n", passed,
-              claims, failed_runs, selected.size(), out_dir.c_str());
+  std::printf("\n%d/%d claims passed, %d of %zu experiments failed to run\nreport: %s/report.html\n", tally.passed,
+              tally.claims, tally.failed_runs, selected.size(), out_dir.c_str());
   return code;
 }
 
@@ -202,9 +327,11 @@ int main(int argc, char** argv) {
 
   RunOptions options;
   options.threads = default_threads();
-  std::string name, resume;
-  CLI::App* run = app.add_subcommand("run", "Run one experiment into runs/NAME/<timestamp>-s<seed>/");
-  run->add_option("name", name, "Experiment name (see lmlab list)")->required();
+  std::vector<std::string> names;
+  std::string resume;
+  CLI::App* run = app.add_subcommand("run", "Run one experiment (or several, one after another) into "
+                                            "runs/NAME/<timestamp>-s<seed>/");
+  run->add_option("names", names, "Experiment name (see lmlab list); several run one after another")->required();
   run->add_option("--config", options.config_file, "TOML file with config overrides")->check(CLI::ExistingFile);
   run->add_option("--set", options.sets, "Override one config key: key=value (repeatable)");
   std::string run_seed = "1", rep_seed = "1", max_memory;
@@ -226,10 +353,16 @@ int main(int argc, char** argv) {
   CLI::App* reproduce = app.add_subcommand("reproduce", "Run every experiment's claims and write report.html");
   auto* quick_flag = reproduce->add_flag("--quick", "Quick settings, about 10 minutes on 2 cores (default)");
   reproduce->add_flag("--full", full, "Paper-scale settings")->excludes(quick_flag);
-  reproduce->add_option("--only", only, "Only experiments whose name matches this glob, e.g. 'foundation.*'");
+  reproduce->add_option("--only", only, "Only experiments whose name matches this glob, or one of these comma-separated globs, e.g. 'foundation.*,onebit.*'");
   reproduce->add_option("--seed", rep_seed, "Random seed")->capture_default_str();
   reproduce->add_option("--max-memory", max_memory, memory_help);
-  reproduce->add_option("--threads", rep_options.threads, "LibTorch intra-op threads (and OpenBLAS threads)")->capture_default_str()->check(CLI::PositiveNumber);
+  CLI::Option* rep_threads =
+      reproduce->add_option("--threads", rep_options.threads, "LibTorch intra-op threads (and OpenBLAS threads) of each "
+                            "experiment (default: the cores shared out among the jobs)")->check(CLI::PositiveNumber);
+  int jobs = 0;
+  CLI::Option* jobs_option =
+      reproduce->add_option("--jobs", jobs, "Experiments run at once, each in its own process (default: one per core "
+                            "over --threads; 1 runs them one after another in this process)")->check(CLI::PositiveNumber);
   CLI::Option* rep_out_option =
       reproduce->add_option("--out", rep_out, "Output directory (default runs/reproduce/<timestamp>-<mode>)");
   BaselineOptions baseline;
@@ -287,13 +420,20 @@ int main(int argc, char** argv) {
       options.seed = parse_seed(run_seed);
       options.resume_dir = resume;
       if (!resume.empty() && run_threads->count() == 0) options.threads = 0;  // the run's own, from run.json
-      return cmd_run(name, options);
+      LMLAB_CHECK(names.size() == 1 || (options.sets.empty() && options.config_file.empty() && resume.empty()),
+                  UsageError, "--set, --config and --resume apply to one experiment; run the experiments one at a time");
+      return cmd_run(names, options);
     }
     rep_options.quick = !full;
     rep_options.seed = parse_seed(rep_seed);
     LMLAB_CHECK(rep_out_option->count() == 0 || !rep_out.empty(), UsageError,
                 "--out is empty; name the directory for the reproduction or leave --out out");
-    return cmd_reproduce(rep_options, only, rep_out, baseline);
+    // The tiny models gain little from a second thread, while experiments side by side scale with the
+    // cores (docs/foundation.md): by default one single-threaded experiment per core.
+    const int cores = default_threads();
+    if (jobs_option->count() == 0) jobs = std::max(1, cores / (rep_threads->count() ? rep_options.threads : 1));
+    if (rep_threads->count() == 0) rep_options.threads = std::max(1, cores / jobs);
+    return cmd_reproduce(rep_options, only, rep_out, baseline, jobs, max_memory);
   } catch (const Error& e) {
     std::fprintf(stderr, "lmlab: error: %s\n", e.what());
     return static_cast<int>(e.exit_code());

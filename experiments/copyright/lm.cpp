@@ -234,6 +234,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(copyright, lm, run,
                         ExperimentInfo("P10 copyright protection (arXiv 2308.12247)",
                                        "tiny GPT on fortunes with copyrighted documents: tau_CE, perplexity, extraction")
-                            .sweep())
+                            .sweep()
+                            .quick_seconds(78))
 
 }  // namespace lmlab

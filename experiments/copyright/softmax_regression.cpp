@@ -203,6 +203,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(copyright, softmax_regression, run,
                         ExperimentInfo("P10 copyright protection (arXiv 2308.12247)",
                                        "protected softmax regression: tau against gamma, Newton against gradient descent")
-                            .sweep())
+                            .sweep()
+                            .quick_seconds(1))
 
 }  // namespace lmlab

@@ -124,6 +124,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(foundation, fmnist_mlp, run,
                         ExperimentInfo("foundation (no paper)",
                                        "MLP classifier on Fashion-MNIST, learning curves")
-                            .section("optim"))
+                            .section("optim")
+                            .quick_seconds(5))
 
 }  // namespace lmlab

@@ -104,6 +104,7 @@ LMLAB_DEFINE_EXPERIMENT(foundation, teacher_student, run,
                         ExperimentInfo("foundation (no paper)",
                                        "students of growing width learn a random two-layer teacher")
                             .sweep()
-                            .section("optim"))
+                            .section("optim")
+                            .quick_seconds(1))
 
 }  // namespace lmlab

@@ -97,6 +97,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(foundation, text_gpt, run,
                         ExperimentInfo("foundation (no paper)",
                                        "tiny byte-level GPT on the fortunes corpus, samples")
-                            .section("optim"))
+                            .section("optim")
+                            .quick_seconds(93))
 
 }  // namespace lmlab

@@ -93,6 +93,7 @@ LMLAB_DEFINE_EXPERIMENT(icl, linear_regression, run,
                         ExperimentInfo("P9 RICL/LARICL (arXiv 2310.03331)",
                                        "a transformer learns linear regression in context: error vs examples beside "
                                        "least squares, ridge, 3-NN, averaging")
-                            .sweep())
+                            .sweep()
+                            .quick_seconds(25))
 
 }  // namespace lmlab

@@ -227,6 +227,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(icl, reweighting, run,
                         ExperimentInfo("P9 RICL/LARICL (arXiv 2310.03331)",
                                        "plain ICL, RICL, LARICL, fine-tuning and prefix tuning on biased prompts")
-                            .sweep())
+                            .sweep()
+                            .quick_seconds(19))
 
 }  // namespace lmlab

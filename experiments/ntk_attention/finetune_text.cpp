@@ -176,6 +176,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(ntk_attention, finetune_text, run,
                         ExperimentInfo("P2 NTK-Attention (arXiv 2406.14036)",
                                        "tiny GPT adapted to new fortunes topics: full, LoRA, P-Tuning v2, NTK-Attention")
-                            .sweep())
+                            .sweep()
+                            .quick_seconds(53))
 
 }  // namespace lmlab

@@ -175,6 +175,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(ntk_attention, finetune_vit, run,
                         ExperimentInfo("P2 NTK-Attention (arXiv 2406.14036)",
                                        "tiny ViT adapted to new Fashion-MNIST classes: full, LoRA, P-Tuning v2, NTK-Attention")
-                            .sweep())
+                            .sweep()
+                            .quick_seconds(14))
 
 }  // namespace lmlab

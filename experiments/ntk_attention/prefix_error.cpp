@@ -152,6 +152,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(ntk_attention, prefix_error, run,
                         ExperimentInfo("P2 NTK-Attention (arXiv 2406.14036)",
                                        "NTK-Attention against exact attention over a prefix of growing length m")
-                            .sweep())
+                            .sweep()
+                            .quick_seconds(23))
 
 }  // namespace lmlab

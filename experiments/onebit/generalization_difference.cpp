@@ -52,6 +52,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(onebit, generalization_difference, run,
                         ExperimentInfo("P1 1-bit scaling (arXiv 2411.01663)",
                                        "1-bit net vs its full-precision twin on held-out data, against width")
-                            .sweep().config_of("onebit.two_layer_twins"))
+                            .sweep().config_of("onebit.two_layer_twins")
+                            .quick_seconds(26))
 
 }  // namespace lmlab

@@ -86,6 +86,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(onebit, kernel_regime, run,
                         ExperimentInfo("P1 1-bit scaling (arXiv 2411.01663)",
                                        "1-bit two-layer nets of growing width train in the kernel regime")
-                            .sweep().config_of("onebit.two_layer_twins"))
+                            .sweep().config_of("onebit.two_layer_twins")
+                            .quick_seconds(25))
 
 }  // namespace lmlab

@@ -179,6 +179,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(onebit, plateau, run,
                         ExperimentInfo("P1 1-bit scaling (arXiv 2411.01663)",
                                        "why 1-bit GPTs stall at the unigram loss: context use, attention, residual updates")
-                            .sweep())
+                            .sweep()
+                            .quick_seconds(5))
 
 }  // namespace lmlab

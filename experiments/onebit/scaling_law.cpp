@@ -220,6 +220,7 @@ LMLAB_DEFINE_EXPERIMENT(onebit, scaling_law, run,
                         ExperimentInfo("P1 1-bit scaling (arXiv 2411.01663)",
                                        "binary and ternary tiny GPTs and their twins: power laws in N, D, C")
                             .sweep()
-                            .section("optim"))
+                            .section("optim")
+                            .quick_seconds(102))
 
 }  // namespace lmlab

@@ -144,6 +144,7 @@ LMLAB_DEFINE_EXPERIMENT(optim, accelerating, run,
                         ExperimentInfo("P4 RA/RVA (arXiv 2402.01515)",
                                        "Reject and Random Vector Accelerating over SGD, momentum, AdaGrad, Adam on "
                                        "convex tasks, an MLP and a tiny GPT")
-                            .sweep())
+                            .sweep()
+                            .quick_seconds(88))
 
 }  // namespace lmlab

@@ -133,6 +133,7 @@ LMLAB_DEFINE_EXPERIMENT(optim, rdbd, run,
                         ExperimentInfo("P8 RDBD (arXiv 2310.11291)",
                                        "delta-bar-delta, RDBD, hypergradient and fixed lr over SGD and Adam: noisy and "
                                        "full-batch least squares, an MLP, a tiny GPT")
-                            .sweep())
+                            .sweep()
+                            .quick_seconds(23))
 
 }  // namespace lmlab

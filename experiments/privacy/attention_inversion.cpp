@@ -187,6 +187,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(privacy, attention_inversion, run,
                         ExperimentInfo("P7 attention inversion (arXiv 2310.12462)",
                                        "recover X from W and B: Gauss-Newton vs gradient descent, recovery up to symmetry")
-                            .sweep())
+                            .sweep()
+                            .quick_seconds(6))
 
 }  // namespace lmlab

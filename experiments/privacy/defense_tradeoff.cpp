@@ -319,6 +319,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(privacy, defense_tradeoff, run,
                         ExperimentInfo("P6 gradient leakage and its defense (arXiv 2311.13624)",
                                        "Gaussian noise and DP-SGD: attack PSNR, test accuracy and epsilon")
-                            .sweep())
+                            .sweep()
+                            .quick_seconds(8))
 
 }  // namespace lmlab

@@ -189,6 +189,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(privacy, dlg_text, run,
                         ExperimentInfo("P6 gradient leakage (arXiv 2311.13624)",
                                        "TAG recovers fortunes text from a tiny GPT's gradient: token accuracy, ROUGE")
-                            .sweep())
+                            .sweep()
+                            .quick_seconds(6))
 
 }  // namespace lmlab

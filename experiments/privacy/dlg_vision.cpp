@@ -224,6 +224,7 @@ void run(RunContext& ctx) {
 LMLAB_DEFINE_EXPERIMENT(privacy, dlg_vision, run,
                         ExperimentInfo("P6 gradient leakage (arXiv 2311.13624)",
                                        "DLG, iDLG and Inverting Gradients on a tiny ViT's Fashion-MNIST gradients, batch 1-8")
-                            .sweep())
+                            .sweep()
+                            .quick_seconds(9))
 
 }  // namespace lmlab

@@ -319,6 +319,7 @@ LMLAB_DEFINE_EXPERIMENT(sparse_attention, gaussian, run,
                         ExperimentInfo("P3 natural sparsity (arXiv 2404.02690)",
                                        "k_eps of Gaussian attention against its closed-form law; top-k error identity and bound")
                             .sweep()
-                            .section("optim"))
+                            .section("optim")
+                            .quick_seconds(19))
 
 }  // namespace lmlab

@@ -409,6 +409,7 @@ LMLAB_DEFINE_EXPERIMENT(streaming_attention, memory_error, run,
                         ExperimentInfo("P5 streaming attention (arXiv 2311.14652)",
                                        "one-pass streaming attention: constant state against a KV cache, error bound, "
                                        "output sketch recovery")
-                            .sweep())
+                            .sweep()
+                            .quick_seconds(15))
 
 }  // namespace lmlab

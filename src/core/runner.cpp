@@ -15,6 +15,7 @@
 #include "core/build_info.h"
 #include "core/files.h"
 #include "core/json_value.h"
+#include "core/run_record.h"
 #include "lmlab/core/env.h"
 #include "lmlab/core/error.h"
 #include "lmlab/core/seed.h"
@@ -235,10 +236,22 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
   }
   write_summary(def, ctx, started, wall(), "");
 
-  RunOutcome out{dir, static_cast<int>(ctx.claims().size()), 0, ctx.problems()};
+  RunOutcome out{dir, static_cast<int>(ctx.claims().size()), 0, ctx.problems(), wall()};
   for (const Claim& c : ctx.claims()) out.claims_passed += c.passed;
   ctx.log("finished in " + Progress::format_seconds(wall()) + ": " + std::to_string(out.claims_passed) + "/" +
           std::to_string(out.claims) + " claims passed; summary in " + dir + "/summary.json");
+  return out;
+}
+
+RunOutcome read_run_outcome(const std::string& dir) {
+  const RunRecord run = load_run(dir);
+  RunOutcome out{dir, 0, 0, {}, run.wall_s(), run.is_failed() || !run.unreadable.empty()};
+  const Json& claims = member(run.summary, "claims");
+  if (!claims.is_array()) return out;
+  for (const Json& c : claims) {
+    ++out.claims;
+    out.claims_passed += member(c, "passed") == true;
+  }
   return out;
 }
 

@@ -161,6 +161,19 @@ void forward(const FlashForwardArgs& a, int64_t row_begin, int64_t row_end) {
 }
 
 template <class V>
+bool all_finite(const float* x, int64_t n) {
+  constexpr int kAcc = 4;  // independent sums, so the adds do not wait on each other
+  typename V::R acc[kAcc] = {V::zero(), V::zero(), V::zero(), V::zero()};
+  const typename V::R zero = V::zero();
+  int64_t i = 0;
+  for (; i + kAcc * V::W <= n; i += kAcc * V::W)
+    for (int k = 0; k < kAcc; ++k) acc[k] = V::add(acc[k], V::mul(V::load(x + i + k * V::W), zero));
+  float tail = 0.f;
+  for (; i < n; ++i) tail += x[i] * 0.f;
+  return V::reduce_add(V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3]))) + tail == 0.f;
+}
+
+template <class V>
 void backward(const FlashBackwardArgs& a) {
   alignas(64) float p[kQueryTile * kKeyTile];
   alignas(64) float dp[kQueryTile * kKeyTile];

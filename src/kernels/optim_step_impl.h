@@ -96,6 +96,20 @@ void step_along(float* p, const float* x, const float* y, float lr, float c, int
   });
 }
 
+template <class V, class Scalar>
+void adamw_update(const AdamWUpdateArgs& a) {
+  for_lanes<V, Scalar>(a.n, [&](auto lanes, int64_t i) {
+    using L = decltype(lanes);
+    const auto g = L::load(a.grad + i);
+    const auto m = fma<L>(g, L::set1(a.one_minus_beta1), L::mul(L::load(a.exp_avg + i), L::set1(a.beta1)));
+    const auto v = fma<L>(L::mul(L::set1(a.one_minus_beta2), g), g, L::mul(L::load(a.exp_avg_sq + i), L::set1(a.beta2)));
+    const auto denom = L::add(L::div(L::sqrt(v), L::set1(a.sqrt_bias_correction2)), L::set1(a.eps));
+    L::store(a.exp_avg + i, m);
+    L::store(a.exp_avg_sq + i, v);
+    L::store(a.param + i, fma<L>(L::load(a.param + i), L::set1(a.decay), L::div(L::mul(L::set1(a.neg_step_size), m), denom)));
+  });
+}
+
 // ---- the Gaussian draw's scalar pieces ------------------------------------------------------
 
 // lowbias32 (an integer hash with strong avalanche: xor-shift, multiply, twice).

@@ -30,7 +30,9 @@ void check_flash_inputs(const torch::Tensor& q, const torch::Tensor& k, const to
     LMLAB_CHECK(x.device().is_cpu() && x.scalar_type() == torch::kFloat, UsageError,
                 "flash_attention takes float32 CPU tensors; ", name, " is ", x.scalar_type(), " on ",
                 x.device(), ". Use exact_attention(), which falls back to composed_attention()");
-    LMLAB_CHECK(torch::isfinite(x).all().item<bool>(), UsageError, "flash_attention: ", name,
+    const torch::Tensor xc = x.contiguous();
+    LMLAB_CHECK(kn::flash_attention_kernels().all_finite(xc.data_ptr<float>(), xc.numel()), UsageError,
+                "flash_attention: ", name,
                 " holds NaN or Inf entries; attention of non-finite inputs is undefined");
   }
   LMLAB_CHECK(k.size(2) >= 1, UsageError, "attention needs at least one key; got S = 0");

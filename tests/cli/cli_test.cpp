@@ -218,6 +218,55 @@ TEST_F(Cli, RunWritesTheDocumentedFilesAndIsDeterministic) {
       << "another seed should give other numbers";
 }
 
+// `reproduce --jobs 2` runs each experiment in its own process: the same claims, values and run
+// layout as one process with the same thread count; a child that fails is reported with the end of
+// its log while the others finish.
+TEST_F(Cli, ReproduceInParallelMatchesOneProcess) {
+  const std::string args = std::string("reproduce --only '") + kSweep + ",copyright.softmax_regression' --seed 5 --threads 1";
+  Result seq = lmlab(args + " --jobs 1 --out seq");
+  ASSERT_EQ(seq.code, 0) << seq.output;
+  Result par = lmlab(args + " --jobs 2 --out par");
+  ASSERT_EQ(par.code, 0) << par.output;
+  EXPECT_NE(par.output.find("2 experiments, 2 at a time, 1 thread each"), std::string::npos) << par.output;
+  EXPECT_NE(par.output.find("   copyright.softmax_regression: "), std::string::npos) << par.output;
+  EXPECT_TRUE(fs::exists(dir_ / "par" / "logs" / (std::string(kSweep) + ".txt")));
+  EXPECT_TRUE(fs::exists(dir_ / "par" / "report.html"));
+  const json a = read_json(dir_ / "seq" / "claims.json"), b = read_json(dir_ / "par" / "claims.json");
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_GE(a.size(), 3u);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i]["id"], b[i]["id"]);
+    EXPECT_EQ(a[i]["measured"], b[i]["measured"]) << a[i]["id"];
+  }
+  const std::string tally = seq.output.substr(seq.output.rfind("claims passed"));
+  EXPECT_EQ(par.output.substr(par.output.rfind("claims passed")).substr(0, 40), tally.substr(0, 40));
+
+  Result failing = lmlab(std::string("reproduce --only '") + kSweep + ",foundation.fmnist_mlp' --jobs 2 --out fail",
+                         "LMLAB_DATA_DIR=" + (dir_ / "nowhere").string());
+  EXPECT_EQ(failing.code, 1) << failing.output;
+  EXPECT_NE(failing.output.find("experiment foundation.fmnist_mlp failed\n   (its process: exit 3 after"),
+            std::string::npos) << failing.output;
+  EXPECT_NE(failing.output.find("   | lmlab: error: "), std::string::npos) << "the end of its log" << failing.output;
+  EXPECT_NE(failing.output.find("1 of 2 experiments failed to run"), std::string::npos) << failing.output;
+  EXPECT_TRUE(fs::exists(only_run(dir_ / "fail" / kSweep) / "summary.json")) << "the other experiment finished";
+  EXPECT_TRUE(fs::exists(only_run(dir_ / "fail" / "foundation.fmnist_mlp") / "FAILED"));
+}
+
+// `lmlab run A B` runs both, one after another; a failure does not stop the next; options that
+// belong to one experiment are refused.
+TEST_F(Cli, RunOfSeveralExperiments) {
+  Result both = lmlab(std::string("run foundation.fmnist_mlp ") + kSweep + " --quick --threads 1 --out two",
+                      "LMLAB_DATA_DIR=" + (dir_ / "nowhere").string());
+  EXPECT_EQ(both.code, 3) << both.output;
+  EXPECT_NE(both.output.find("lmlab: error: foundation.fmnist_mlp: "), std::string::npos) << both.output;
+  EXPECT_TRUE(fs::exists(only_run(dir_ / "two" / kSweep) / "summary.json")) << both.output;
+  Result set = lmlab(std::string("run foundation.fmnist_mlp ") + kSweep + " --set seeds=[1]");
+  EXPECT_EQ(set.code, 2) << set.output;
+  EXPECT_NE(set.output.find("apply to one experiment"), std::string::npos) << set.output;
+  EXPECT_EQ(lmlab(std::string("run ") + kSweep + " no.such --quick").code, 2);
+  EXPECT_FALSE(fs::exists(dir_ / "runs")) << "an unknown name is refused before anything runs";
+}
+
 TEST_F(Cli, ResumeAfterKillKeepsFinishedPointsAndMatchesAnUninterruptedRun) {
   ASSERT_EQ(lmlab(std::string("run ") + kSweep + " --quick --seed 3 --threads 1 --out full").code, 0);
   const json full = read_json(only_run(dir_ / "full" / kSweep) / "summary.json");

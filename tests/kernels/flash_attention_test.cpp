@@ -14,6 +14,7 @@
 #include <cmath>
 #include <random>
 #include <sstream>
+#include <limits>
 #include <vector>
 
 #include "lmlab/kernels/flash_attention.h"
@@ -198,6 +199,25 @@ TEST_P(FlashAttention, BackwardMatchesDoubleReference) {
     ASSERT_TRUE(close("dv", dv, p.dp, 1.f, ref.dv, sh.s, sh.d, tol)) << str(sh);
     for (int64_t j = sh.s * p.dp; j < p.sp * p.dp; ++j)
       ASSERT_TRUE(dk[j] == 0.f && dv[j] == 0.f) << "padding key rows got gradient, " << str(sh);
+  }
+}
+
+// all_finite: every size around the vector widths, a NaN, +Inf or -Inf at the start, in the middle
+// and in the tail; the largest and the smallest finite floats pass.
+TEST_P(FlashAttention, AllFiniteFindsEveryNonFiniteEntry) {
+  const auto all_finite = flash_attention_kernels_for(GetParam()).all_finite;
+  for (int64_t n : {0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100}) {
+    std::vector<float> x(n, 1.f);
+    for (int64_t i = 0; i < n; i += 3) x[i] = i % 2 ? std::numeric_limits<float>::max() : -std::numeric_limits<float>::denorm_min();
+    EXPECT_TRUE(all_finite(x.data(), n)) << n;
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                      -std::numeric_limits<float>::infinity()})
+      for (int64_t at : {int64_t{0}, n / 2, n - 1}) {
+        if (n == 0) continue;
+        std::vector<float> y = x;
+        y[at] = bad;
+        EXPECT_FALSE(all_finite(y.data(), n)) << "n " << n << " at " << at << " value " << bad;
+      }
   }
 }
 

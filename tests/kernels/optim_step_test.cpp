@@ -85,6 +85,28 @@ TEST_P(OptimKernelsTest, StepAlongIsAnFmaPerTerm) {
   }
 }
 
+TEST_P(OptimKernelsTest, AdamWUpdateIsItsFloatOperationsBitForBit) {
+  for (int64_t n : {1, 7, 8, 9, 16, 17, 1000}) {
+    SCOPED_TRACE(n);
+    const auto g = uniform(n, 9);
+    auto p = uniform(n, 10), m = uniform(n, 11), v = uniform(n, 12);
+    for (auto& x : v) x = x * x;  // a second moment is >= 0
+    auto p_ref = p, m_ref = m, v_ref = v;
+    const AdamWUpdateArgs args{p.data(), g.data(), m.data(), v.data(), n, 0.99f, 0.9f, float(1 - 0.9), 0.999f,
+                               float(1 - 0.999), 0.03f, 1e-8f, -0.004f};
+    for (int64_t i = 0; i < n; ++i) {
+      m_ref[i] = std::fma(g[i], args.one_minus_beta1, m_ref[i] * args.beta1);
+      v_ref[i] = std::fma(args.one_minus_beta2 * g[i], g[i], v_ref[i] * args.beta2);
+      const float denom = std::sqrt(v_ref[i]) / args.sqrt_bias_correction2 + args.eps;
+      p_ref[i] = std::fma(p_ref[i], args.decay, args.neg_step_size * m_ref[i] / denom);
+    }
+    kernels().adamw_update(args);
+    EXPECT_TRUE(same_bits(m, m_ref));
+    EXPECT_TRUE(same_bits(v, v_ref));
+    EXPECT_TRUE(same_bits(p, p_ref));
+  }
+}
+
 TEST_P(OptimKernelsTest, GaussianMatchesTheScalarTwinAndNotTheSlicing) {
   const int64_t n = 1001;
   const uint64_t key = 0x123456789abcdefULL;

@@ -18,6 +18,7 @@ struct ExperimentDef {
   std::string description;     // one line for `lmlab list`
   std::string default_config;  // TOML text of experiments/<area>/<name>.toml
   bool sweep = false;          // made of sweep points, so --resume applies
+  double quick_seconds = 0;    // --quick's one-thread wall time, measured: the order of `reproduce --jobs`
   std::function<void(RunContext&)> body;
 };
 
@@ -35,6 +36,8 @@ struct RunOutcome {
   std::string dir;
   int claims = 0, claims_passed = 0;
   std::vector<std::string> problems;
+  double wall_s = 0;
+  bool failed = false;  // read_run_outcome: the run has no readable summary, or it says the run failed
 };
 
 // Resolves defaults, [quick], --config and --set into the config (UsageError on bad keys).
@@ -43,5 +46,8 @@ Config resolve_config(const ExperimentDef& def, const RunOptions& options);
 // Runs the experiment. Errors inside the body are recorded (FAILED, summary status "failed") and
 // rethrown; what was written before is kept.
 RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options);
+
+// The outcome of a run read back from its summary.json (a run another process made).
+RunOutcome read_run_outcome(const std::string& dir);
 
 }  // namespace lmlab

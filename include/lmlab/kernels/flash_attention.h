@@ -64,12 +64,16 @@ struct FlashBackwardArgs {
 using FlashForward = void (*)(const FlashForwardArgs& args, int64_t row_begin, int64_t row_end);
 // Backward for the whole slice (single-threaded; callers split across slices).
 using FlashBackward = void (*)(const FlashBackwardArgs& args);
+// Whether x[0 .. n) holds no NaN or Inf, in one pass: the sum of x * 0 is 0 exactly when every x
+// is finite (Inf * 0 and NaN * 0 are NaN, which every later sum keeps). The inputs' check.
+using AllFinite = bool (*)(const float* x, int64_t n);
 
 struct FlashAttentionKernels {
   const char* name;  // "scalar", "avx2", "avx512"
   SimdLevel level;
   FlashForward flash_forward;
   FlashBackward flash_backward;
+  AllFinite all_finite;
 };
 
 // The table for active_simd_level().

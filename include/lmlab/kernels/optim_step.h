@@ -10,6 +10,14 @@
 // and the inner products the plug-ins need, over the slice: <g, g>, <g, b_before>, <g, a_before>,
 // <g, b>, <b, b>. step_along then takes the parameter half: p <- p - lr (x + c y).
 //
+// adamw_update, one step of torch::optim::AdamW (torch 1.13, no amsgrad) in one pass instead of
+// LibTorch's seven, in float32:
+//   p <- p (1 - lr lambda),   m <- beta1 m + (1 - beta1) g,   v <- beta2 v + (1 - beta2) g g,
+//   p <- p + (-lr / c1) m / (sqrt(v) / sqrt(c2) + eps),   c1 = 1 - beta1^t, c2 = 1 - beta2^t,
+// with the three multiply-adds fused, written as fma on every level (a compiler may contract
+// them or not in LibTorch's own build, so results agree with LibTorch's to rounding, not bits):
+//   m = fma(g, 1 - beta1, m beta1),  v = fma((1 - beta2) g, g, v beta2),  p = fma(p, 1 - lr lambda, s).
+//
 // gaussian_fill writes draws of N(0, 1): entry i is a pure function of (key, offset + i), so a
 // vector is the same however it is sliced or threaded. Box-Muller on 32-bit uniforms from a keyed
 // two-round integer hash (lowbias32, 2 multiplies a round; its two round keys from the key by the
@@ -36,6 +44,17 @@ struct MomentumUpdateArgs {
   bool first;  // the buffer's first step: b = d
 };
 
+struct AdamWUpdateArgs {
+  float* param;
+  const float* grad;
+  float* exp_avg;     // m
+  float* exp_avg_sq;  // v
+  int64_t n;
+  // In float32 as LibTorch rounds them: float(1 - lr lambda), float(beta1), float(1 - beta1),
+  // float(beta2), float(1 - beta2), float(sqrt(c2)), float(eps), float(-lr / c1).
+  float decay, beta1, one_minus_beta1, beta2, one_minus_beta2, sqrt_bias_correction2, eps, neg_step_size;
+};
+
 struct MomentumDots {
   double g_g = 0, g_buffer_before = 0, g_average_before = 0, g_buffer = 0, buffer_buffer = 0;
   MomentumDots& operator+=(const MomentumDots& o);
@@ -55,6 +74,7 @@ struct OptimKernels {
   MomentumDots (*momentum_update)(const MomentumUpdateArgs& args);
   // p[i] -= lr * (x[i] + c * y[i]); y may be nullptr (then p[i] -= lr * x[i], LibTorch's rounding).
   void (*step_along)(float* p, const float* x, const float* y, float lr, float c, int64_t n);
+  void (*adamw_update)(const AdamWUpdateArgs& args);
   // out[i] = draw number offset + i of the stream `key`; returns <out, x> (x may be nullptr) and
   // <out, out>. offset must be even.
   GaussianDots (*gaussian_fill)(float* out, const float* x, int64_t n, uint64_t offset, uint64_t key);

@@ -28,7 +28,9 @@ class TrainOptimizer {
 using TrainOptimizerFactory =
     std::function<std::unique_ptr<TrainOptimizer>(const std::vector<torch::Tensor>& params)>;
 
-// torch::optim::AdamW(lr, weight_decay) as a TrainOptimizer.
+// AdamW(lr, weight_decay) with torch::optim::AdamW's defaults and float32 arithmetic, as a
+// TrainOptimizer: one fused SIMD pass a parameter slice for float32 CPU parameters (LibTorch's
+// AdamW for others). zero_grad drops the gradients (they become undefined), as set_to_none does.
 std::unique_ptr<TrainOptimizer> make_adamw(const std::vector<torch::Tensor>& params, double lr, double weight_decay);
 
 // Sets the learning rate of every group of `optimizer` (whatever its options type).

@@ -10,7 +10,7 @@
 namespace lmlab::kernels {
 
 const FlashAttentionKernels kFlashAttentionAvx2{"avx2", SimdLevel::AVX2, flash::forward<vec::Avx2>,
-                                               flash::backward<vec::Avx2>};
+                                               flash::backward<vec::Avx2>, flash::all_finite<vec::Avx2>};
 const NtkAttentionKernels kNtkAttentionAvx2{"avx2", SimdLevel::AVX2, ntk::forward<vec::Avx2>, ntk::backward<vec::Avx2>};
 
 }  // namespace lmlab::kernels

@@ -126,6 +126,7 @@ GaussianDots gaussian_fill_avx2(float* out, const float* x, int64_t n, uint64_t 
 }  // namespace
 
 const OptimKernels kOptimAvx2{"avx2", SimdLevel::AVX2, optim::momentum_update<vec::Avx2, vec::Scalar>,
-                              optim::step_along<vec::Avx2, vec::Scalar>, gaussian_fill_avx2};
+                              optim::step_along<vec::Avx2, vec::Scalar>, optim::adamw_update<vec::Avx2, vec::Scalar>,
+                              gaussian_fill_avx2};
 
 }  // namespace lmlab::kernels

@@ -21,7 +21,9 @@ struct Avx2 {
   static R add(R a, R b) { return _mm256_add_ps(a, b); }
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
   static R sub(R a, R b) { return _mm256_sub_ps(a, b); }
+  static R div(R a, R b) { return _mm256_div_ps(a, b); }
   static R max(R a, R b) { return _mm256_max_ps(a, b); }
+  static R sqrt(R x) { return _mm256_sqrt_ps(x); }
   static R exp(R x) {
     const R underflow = _mm256_cmp_ps(x, set1(-87.33654f), _CMP_LT_OQ);
     x = _mm256_min_ps(_mm256_max_ps(x, set1(-87.33654f)), set1(88.3762626f));

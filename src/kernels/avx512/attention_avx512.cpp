@@ -10,7 +10,7 @@
 namespace lmlab::kernels {
 
 const FlashAttentionKernels kFlashAttentionAvx512{"avx512", SimdLevel::AVX512, flash::forward<vec::Avx512>,
-                                               flash::backward<vec::Avx512>};
+                                               flash::backward<vec::Avx512>, flash::all_finite<vec::Avx512>};
 const NtkAttentionKernels kNtkAttentionAvx512{"avx512", SimdLevel::AVX512, ntk::forward<vec::Avx512>, ntk::backward<vec::Avx512>};
 
 }  // namespace lmlab::kernels

@@ -10,7 +10,7 @@
 namespace lmlab::kernels {
 
 const FlashAttentionKernels kFlashAttentionScalar{"scalar", SimdLevel::Scalar, flash::forward<vec::Scalar>,
-                                               flash::backward<vec::Scalar>};
+                                               flash::backward<vec::Scalar>, flash::all_finite<vec::Scalar>};
 const NtkAttentionKernels kNtkAttentionScalar{"scalar", SimdLevel::Scalar, ntk::forward<vec::Scalar>, ntk::backward<vec::Scalar>};
 
 }  // namespace lmlab::kernels

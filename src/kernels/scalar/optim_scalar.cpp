@@ -25,6 +25,7 @@ GaussianDots gaussian_fill_scalar(float* out, const float* x, int64_t n, uint64_
 }  // namespace
 
 const OptimKernels kOptimScalar{"scalar", SimdLevel::Scalar, optim::momentum_update<vec::Scalar, vec::Scalar>,
-                                optim::step_along<vec::Scalar, vec::Scalar>, gaussian_fill_scalar};
+                                optim::step_along<vec::Scalar, vec::Scalar>, optim::adamw_update<vec::Scalar, vec::Scalar>,
+                                gaussian_fill_scalar};
 
 }  // namespace lmlab::kernels

@@ -19,7 +19,9 @@ struct Scalar {
   static R add(R a, R b) { return a + b; }
   static R mul(R a, R b) { return a * b; }
   static R sub(R a, R b) { return a - b; }
+  static R div(R a, R b) { return a / b; }
   static R max(R a, R b) { return std::max(a, b); }
+  static R sqrt(R x) { return std::sqrt(x); }
   static R exp(R x) { return std::exp(x); }
   static float reduce_max(R x) { return x; }
   static float reduce_add(R x) { return x; }
