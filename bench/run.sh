@@ -8,7 +8,8 @@
 # LibTorch's threads leaves OpenBLAS alone, which otherwise runs one thread per core. Each side checks its step before timing, then runs
 # $REPEATS timed runs of at least $MIN_TIME seconds each, wall clock. Other environment variables
 # reach both sides unchanged; unless the caller sets OMP_WAIT_POLICY, both get the OpenMP settings
-# lmlab's CLI uses (OMP_WAIT_POLICY=passive GOMP_SPINCOUNT=10000, lmlab::use_passive_omp_wait).
+# lmlab's CLI uses (OMP_WAIT_POLICY=passive GOMP_SPINCOUNT=10000, lmlab::use_passive_omp_wait),
+# and both load the same BLAS: Debian's OpenMP build of OpenBLAS when installed (see below).
 #
 # Results go to runs/bench/<UTC timestamp>/: <name>_bench.threadsN.json (Google Benchmark, aggregates
 # only), <name>_peer.threadsN.json, summary.json and summary.txt (the table printed at the end).
@@ -51,6 +52,14 @@ export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824
 if [[ -z "${OMP_WAIT_POLICY:-}" ]]; then
   export OMP_WAIT_POLICY=passive GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 fi
+
+# The BLAS lmlab's programs load (CMakeLists.txt, LMLAB_OPENMP_BLAS): Debian's OpenMP build of
+# OpenBLAS when installed, for the peers too, so both sides run the same BLAS on the same threads.
+OPENMP_BLAS=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/openblas-openmp
+if [[ -f "$OPENMP_BLAS/libblas.so.3" && ":${LD_LIBRARY_PATH:-}:" != *":$OPENMP_BLAS:"* ]]; then
+  export LD_LIBRARY_PATH="$OPENMP_BLAS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+echo "bench/run.sh: BLAS for the peers: $("$PYTHON" -c 'import torch, re; print(next((l.split()[-1] for l in open("/proc/self/maps") if "blas" in l), "unknown"))')"
 
 out="runs/bench/$(date -u +%Y%m%d-%H%M%S)"
 mkdir -p "$out"

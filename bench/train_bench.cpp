@@ -15,7 +15,8 @@
 // thread count per process, with OpenBLAS's thread count set to match.
 //
 // LMLAB_PROFILE_STEPS=N: instead of timing, profiles N steps (after the warm-up) with LibTorch's
-// profiler on one thread and prints each operator's self time (its time minus
+// profiler on one thread (LMLAB_PROFILE_THREADS=M: M threads; an operator's time is then its wall
+// time on the calling thread) and prints each operator's self time (its time minus
 // that of the operators it called), the largest first, as a markdown table.
 #include <benchmark/benchmark.h>
 
@@ -97,9 +98,9 @@ BENCHMARK(text_gpt_train_step)
 
 // Self time per operator over `steps` steps: each thread's push/pop ranges nest, so an operator's
 // self time is its range less its direct children's.
-void profile_steps(int steps) {
+void profile_steps(int steps, int threads) {
   namespace prof = torch::autograd::profiler;
-  set_threads(1);
+  set_threads(threads);
   Trainer t(text_gpt_settings());
   for (int i = 0; i < kWarmupSteps; ++i) t.step();
   prof::enableProfilerLegacy(torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
@@ -154,7 +155,8 @@ void profile_steps(int steps) {
 int main(int argc, char** argv) {
   if (const char* steps = std::getenv("LMLAB_PROFILE_STEPS")) {
     lmlab::use_passive_omp_wait(argv);
-    lmlab::profile_steps(std::max(1, std::atoi(steps)));
+    const char* threads = std::getenv("LMLAB_PROFILE_THREADS");
+    lmlab::profile_steps(std::max(1, std::atoi(steps)), threads ? std::max(1, std::atoi(threads)) : 1);
     return 0;
   }
   return lmlab::run_benchmarks(argc, argv, "train_bench", [] { lmlab::check_step(lmlab::text_gpt_settings()); });

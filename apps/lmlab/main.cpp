@@ -54,6 +54,7 @@ void cmd_list() {
 }
 
 void cmd_info() {
+  set_threads(default_threads());  // what `run` and `reproduce --jobs 1` use unless told otherwise
   for (const auto& [k, v] : environment_info()) std::printf("%-14s %s\n", k.c_str(), v.c_str());
   std::printf("%-14s %zu\n", "experiments", all_experiments().size());
 }

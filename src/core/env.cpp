@@ -50,6 +50,20 @@ int blas_threads() {
   return get != nullptr ? get() : 0;
 }
 
+// How the BLAS runs its threads: OpenBLAS's openblas_get_parallel() is 0 (sequential), 1 (its own
+// pthreads) or 2 (OpenMP: LibTorch's pool).
+std::string blas_threading() {
+  using Getter = int (*)();
+  auto get = reinterpret_cast<Getter>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  if (get == nullptr) return "unknown (not OpenBLAS)";
+  switch (get()) {
+    case 0: return "sequential";
+    case 1: return "pthreads (its own threads beside LibTorch's; install libopenblas0-openmp and rebuild)";
+    case 2: return "openmp (LibTorch's thread pool)";
+  }
+  return "unknown";
+}
+
 std::string cpu_model() {
   std::ifstream info("/proc/cpuinfo");
   for (std::string line; std::getline(info, line);)
@@ -143,6 +157,7 @@ std::vector<std::pair<std::string, std::string>> environment_info() {
       {"blas", loaded_blas()},
       {"threads", std::to_string(at::get_num_threads())},
       {"blas_threads", blas_threads() > 0 ? std::to_string(blas_threads()) : "unknown (not OpenBLAS)"},
+      {"blas_threading", blas_threading()},
       {"omp_wait", std::string(std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : "unset") +
                        ", GOMP_SPINCOUNT " + (std::getenv("GOMP_SPINCOUNT") ? std::getenv("GOMP_SPINCOUNT") : "unset")},
       {"simd_detected", simd_level_name(detected_simd_level())},
