@@ -6,10 +6,12 @@
 //   composed   LibTorch matmul, masked_fill, softmax, matmul (composed_attention)
 //   sdpa       at::_scaled_dot_product_attention, LibTorch 1.13's fused-attention entry point
 // attention_forward times the forward; attention_train times forward + backward (sum of the
-// output times a fixed random tensor, gradients for q, k, v), T up to 4096.
+// output times a fixed random tensor, gradients for q, k, v), T up to 4096. sgemm times LibTorch's
+// 2048^3 matrix product, the yardstick of the arithmetic rates.
 //
-// Counters: items_per_second = calls/s, flops = the useful multiply-adds of the forward
-// (4 B H T S D, halved when causal) per second, peak_bytes = the most CPU tensor memory one call
+// Counters: items_per_second = calls/s, flops = the useful flops per second: the forward's two
+// products, 4 B H T S D, and for attention_train also the backward's five (the recomputed scores,
+// dV, dP, dQ, dK: 10 B H T S D), halved when causal; peak_bytes = the most CPU tensor memory one call
 // holds beyond its inputs (bench/peak_memory.h), torch_threads. Before timing, main() checks every
 // path against composed_attention in double. Each case runs at least 0.25 s per repetition.
 // bench/peers/flash_attention_peer.py times composed and sdpa in Python PyTorch.
@@ -53,9 +55,9 @@ struct Inputs {
   }
 };
 
-void set_counters(benchmark::State& state, int64_t t, bool causal, int64_t peak, int threads) {
+void set_counters(benchmark::State& state, int64_t t, bool causal, int64_t peak, int threads, bool backward) {
   state.SetItemsProcessed(state.iterations());
-  const double flops = 4.0 * kHeads * t * t * kHeadDim * (causal ? 0.5 : 1.0);
+  const double flops = (backward ? 14.0 : 4.0) * kHeads * t * t * kHeadDim * (causal ? 0.5 : 1.0);
   state.counters["flops"] = benchmark::Counter(flops * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["peak_bytes"] = static_cast<double>(peak);
   state.counters["torch_threads"] = threads;
@@ -70,7 +72,7 @@ void attention_forward(benchmark::State& state) {
   const Inputs in(t, false);
   const int64_t peak = PeakMemory::during([&] { attend(path, in.q, in.k, in.v, causal); });
   for (auto _ : state) benchmark::DoNotOptimize(attend(path, in.q, in.k, in.v, causal).data_ptr());
-  set_counters(state, t, causal, peak, threads);
+  set_counters(state, t, causal, peak, threads, false);
   state.SetLabel(kPathNames[path]);
 }
 
@@ -86,11 +88,28 @@ void attention_train(benchmark::State& state) {
   };
   const int64_t peak = PeakMemory::during([&] { step(); });
   for (auto _ : state) benchmark::DoNotOptimize(step()[0].data_ptr());
-  set_counters(state, t, causal, peak, threads);
+  set_counters(state, t, causal, peak, threads, true);
   state.SetLabel(kPathNames[path]);
 }
 
+// The arithmetic-rate yardstick: LibTorch's matrix product (OpenBLAS sgemm), 2048 x 2048 x 2048;
+// flops = 2 n^3 per second. The attention cases' rates read as fractions of this one.
+void sgemm(benchmark::State& state) {
+  const int threads = set_threads(static_cast<int>(state.range(0)));
+  constexpr int64_t n = 2048;
+  torch::manual_seed(0);
+  const auto a = torch::randn({n, n}), b = torch::randn({n, n});
+  auto c = torch::empty({n, n});
+  for (auto _ : state) torch::mm_out(c, a, b);
+  state.counters["flops"] = benchmark::Counter(2.0 * n * n * n * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["torch_threads"] = threads;
+  state.SetLabel("sgemm");
+}
+
 void register_all() {
+  for (int threads : {1, 2})
+    benchmark::RegisterBenchmark("sgemm", sgemm)->Arg(threads)->ArgName("threads")->MinTime(kMinTime)->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
   for (int threads : {1, 2})
     for (int64_t causal : {0, 1})
       for (int p = Flash; p <= Sdpa; ++p) {
