@@ -1,5 +1,5 @@
 // lmlab: the command-line workbench (DESIGN.md "Runs, results, claims").
-//   lmlab list | info | run NAME [...] | reproduce [--quick|--full] [--only GLOB] [--baseline DIR]
+//   lmlab list | info | run NAME... [...] | reproduce [--quick|--full] [--only GLOBS] [--jobs N] [--baseline DIR]
 //   lmlab report DIR | compare DIR_A DIR_B [--tolerance T] [--out FILE]
 //   lmlab dp-epsilon --sigma S --q Q --steps T --delta D | dp-sigma --epsilon E --q Q --steps T --delta D
 // Exit codes: 0 success, 2 usage or config error, 3 input/data error, 4 a claim's verdict changed
@@ -352,7 +352,7 @@ int main(int argc, char** argv) {
   bool full = false;
   std::string only, rep_out;
   CLI::App* reproduce = app.add_subcommand("reproduce", "Run every experiment's claims and write report.html");
-  auto* quick_flag = reproduce->add_flag("--quick", "Quick settings, about 10 minutes on 2 cores (default)");
+  auto* quick_flag = reproduce->add_flag("--quick", "Quick settings, about 5 minutes on 2 cores (default)");
   reproduce->add_flag("--full", full, "Paper-scale settings")->excludes(quick_flag);
   reproduce->add_option("--only", only, "Only experiments whose name matches this glob, or one of these comma-separated globs, e.g. 'foundation.*,onebit.*'");
   reproduce->add_option("--seed", rep_seed, "Random seed")->capture_default_str();

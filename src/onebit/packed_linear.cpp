@@ -87,13 +87,14 @@ torch::Tensor PackedLinearImpl::pattern() const {
   return torch::tensor(w).reshape({out, in});
 }
 
-const kernels::LutWeights& PackedLinearImpl::lut_weights() {
+std::shared_ptr<const kernels::LutWeights> PackedLinearImpl::lut_weights() {
   const std::lock_guard<std::mutex> lock(lut_mutex_);
   const std::pair<const void*, int64_t> now{words_.data_ptr(), words_._version()};
   if (lut_of_ != now) {
     const int64_t out = options_.out(), in = options_.in();
-    lut_ = options_.weights().quant() == WeightQuant::Binary ? kernels::lut_layout(binary_view(words_, out, in))
-                                                             : kernels::lut_layout(ternary_view(words_, out, in));
+    lut_ = std::make_shared<const kernels::LutWeights>(
+        options_.weights().quant() == WeightQuant::Binary ? kernels::lut_layout(binary_view(words_, out, in))
+                                                          : kernels::lut_layout(ternary_view(words_, out, in)));
     lut_of_ = now;
   }
   return lut_;
@@ -126,7 +127,8 @@ torch::Tensor PackedLinearImpl::forward(const torch::Tensor& x) {
     torch::Tensor tables = torch::empty({rows, kernels::lut_pairs(in) * 64}, torch::kInt8);
     torch::Tensor sums = torch::empty({rows}, torch::kInt);
     lut.tables_i8(a.codes.data_ptr<int8_t>(), rows, in, tables.data_ptr<int8_t>(), sums.data_ptr<int32_t>());
-    const kernels::LutView w = lut_weights().view();
+    const std::shared_ptr<const kernels::LutWeights> layout = lut_weights();  // alive until the products end
+    const kernels::LutView w = layout->view();
     const kernels::LutTables t{tables.data_ptr<int8_t>(), sums.data_ptr<int32_t>(), rows};
     torch::Tensor acc = torch::empty({rows, out}, torch::kInt);
     int32_t* acc_ptr = acc.data_ptr<int32_t>();

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -52,12 +53,13 @@ class PackedLinearImpl : public torch::nn::Module {
   PackedLinearImpl(const BitLinearOptions& options, bool uninitialised);
 
   // The lookup-table layout of words_ (onebit_lut.h), made at the first int8 forward and again
-  // whenever words_ changes (a load into this module).
-  const kernels::LutWeights& lut_weights();
+  // whenever words_ changes (a load into this module). Shared, so a forward keeps the layout it
+  // started with while another thread's load replaces it.
+  std::shared_ptr<const kernels::LutWeights> lut_weights();
 
   BitLinearOptions options_;
   std::mutex lut_mutex_;
-  kernels::LutWeights lut_;
+  std::shared_ptr<const kernels::LutWeights> lut_;
   std::pair<const void*, int64_t> lut_of_{nullptr, -1};  // words_'s data pointer and version it was made from
   torch::Tensor scale_;  // double [], s of Q(W) = s * T: a buffer, so that it is saved with the words
   torch::Tensor words_;  // int64 [out, words per row (x2 planes for ternary)], the packed.h layout

@@ -59,10 +59,14 @@ void gemm_i8(const LutView& w, const LutTables& t, int32_t* y, int64_t block_beg
   constexpr int64_t kChunkPairs = 63;
   const int64_t pairs = lut_pairs(w.cols);
   const __m256i low4 = _mm256_set1_epi8(0x0f);
-  std::vector<int32_t> acc32(static_cast<size_t>(kLutBlockRows * t.batch));  // per batch row, its 32 rows
+  // Per batch row, its 32 rows; on the stack for the small batches of inference.
+  constexpr int64_t kStackBatch = 8;
+  alignas(32) int32_t stack[kLutBlockRows * kStackBatch];
+  std::vector<int32_t> heap(t.batch > kStackBatch ? static_cast<size_t>(kLutBlockRows * t.batch) : 0);
+  int32_t* const acc32 = t.batch > kStackBatch ? heap.data() : stack;
   for (int64_t r = block_begin; r < block_end; ++r) {
     const uint8_t* block = w.bytes + r * pairs * w.planes * 32;
-    std::fill(acc32.begin(), acc32.end(), 0);
+    std::fill(acc32, acc32 + kLutBlockRows * t.batch, 0);
     for (int64_t q0 = 0; q0 < pairs; q0 += kChunkPairs) {
       const int64_t q1 = std::min(pairs, q0 + kChunkPairs);
       for (int64_t b = 0; b < t.batch; ++b) {
@@ -83,7 +87,7 @@ void gemm_i8(const LutView& w, const LutTables& t, int32_t* y, int64_t block_beg
           }
         }
         for (int i = 0; i < 4; ++i) {
-          auto* sums = reinterpret_cast<__m256i*>(acc32.data() + kLutBlockRows * b + 8 * i);
+          auto* sums = reinterpret_cast<__m256i*>(acc32 + kLutBlockRows * b + 8 * i);
           const __m256i lanes = _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(acc[i])),
                                                  _mm256_cvtepi16_epi32(_mm256_extracti128_si256(acc[i], 1)));
           _mm256_storeu_si256(sums, _mm256_add_epi32(_mm256_loadu_si256(sums), lanes));
@@ -95,7 +99,7 @@ void gemm_i8(const LutView& w, const LutTables& t, int32_t* y, int64_t block_beg
       alignas(32) int32_t out[kLutBlockRows];
       const __m256i sum = _mm256_set1_epi32(t.sums[b]);
       for (int i = 0; i < 4; ++i) {
-        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc32.data() + kLutBlockRows * b + 8 * i));
+        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc32 + kLutBlockRows * b + 8 * i));
         _mm256_store_si256(reinterpret_cast<__m256i*>(out + 8 * i),
                            w.planes == 1 ? _mm256_sub_epi32(_mm256_slli_epi32(a, 1), sum) : a);  // binary: 2 P - T
       }
