@@ -16,6 +16,7 @@
 #include <sstream>
 #include <iostream>
 #include <optional>
+#include <chrono>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -27,6 +28,7 @@
 #include "lmlab/core/progress.h"
 #include "lmlab/core/report.h"
 #include "lmlab/core/run_dirs.h"
+#include "lmlab/core/world.h"
 #include "lmlab/privacy/rdp_accountant.h"
 #include "registry.h"
 
@@ -56,6 +58,7 @@ void cmd_list() {
 void cmd_info() {
   set_threads(default_threads());  // what `run` and `reproduce --jobs 1` use unless told otherwise
   for (const auto& [k, v] : environment_info()) std::printf("%-14s %s\n", k.c_str(), v.c_str());
+  std::printf("%-14s %s\n", "world", world_from_env().describe().c_str());
   std::printf("%-14s %zu\n", "experiments", all_experiments().size());
 }
 
@@ -218,41 +221,91 @@ ReproduceTally run_in_children(const std::vector<const ExperimentDef*>& selected
   return tally;
 }
 
+// Runs one experiment in this process, adding its outcome to `tally`; a failure is recorded in its
+// run directory and printed, and the other experiments still run.
+void run_one(const ExperimentDef& def, const RunOptions& options, ReproduceTally& tally) {
+  try {
+    const RunOutcome out = run_experiment(def, options);
+    tally.claims += out.claims;
+    tally.passed += out.claims_passed;
+  } catch (const std::exception& e) {
+    ++tally.failed_runs;
+    std::fprintf(stderr, "experiment %s failed: %s\n", def.name.c_str(), e.what());
+  }
+}
+
 ReproduceTally run_in_process(const std::vector<const ExperimentDef*>& selected, const RunOptions& options) {
   ReproduceTally tally;
   for (size_t i = 0; i < selected.size(); ++i) {
     std::printf("== [%zu/%zu] %s\n", i + 1, selected.size(), selected[i]->name.c_str());
     std::fflush(stdout);
-    try {
-      const RunOutcome out = run_experiment(*selected[i], options);
-      tally.claims += out.claims;
-      tally.passed += out.claims_passed;
-    } catch (const std::exception& e) {
-      ++tally.failed_runs;  // recorded in its run directory; the other experiments still run
-      std::fprintf(stderr, "experiment %s failed: %s\n", selected[i]->name.c_str(), e.what());
-    }
+    run_one(*selected[i], options, tally);
   }
   return tally;
 }
 
+// This rank's share of a reproduction across the ranks of `world` (torchrun, srun): each rank takes
+// the next group of experiments (process_groups' order, longest first) from a counter in the store,
+// so a long experiment does not hold the other ranks idle, and runs it in this process. Each rank
+// adds its tally to the store; rank 0 waits for every rank and returns the totals, the others their
+// own.
+ReproduceTally run_across_ranks(const std::vector<const ExperimentDef*>& selected, const RunOptions& options,
+                                const World& world, c10d::Store& store) {
+  const std::vector<std::vector<const ExperimentDef*>> groups = process_groups(selected);
+  ReproduceTally mine;
+  for (int64_t i; (i = store.add("lmlab/reproduce/next", 1) - 1) < static_cast<int64_t>(groups.size());)
+    for (const ExperimentDef* def : groups[static_cast<size_t>(i)]) {
+      std::printf("== rank %d: %s\n", world.rank, def->name.c_str());
+      std::fflush(stdout);
+      run_one(*def, options, mine);
+    }
+  store.add("lmlab/reproduce/failed", mine.failed_runs);
+  store.add("lmlab/reproduce/claims", mine.claims);
+  store.add("lmlab/reproduce/passed", mine.passed);
+  store.add("lmlab/reproduce/finished", 1);
+  if (world.rank != 0) return mine;
+  while (store.add("lmlab/reproduce/finished", 0) < world.size) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  return {static_cast<int>(store.add("lmlab/reproduce/failed", 0)), static_cast<int>(store.add("lmlab/reproduce/claims", 0)),
+          static_cast<int>(store.add("lmlab/reproduce/passed", 0))};
+}
+
 int cmd_reproduce(RunOptions options, const std::string& only, std::string out_dir, const BaselineOptions& baseline,
-                  int jobs, const std::string& max_memory) {
+                  int jobs, const std::string& max_memory, const World& world) {
   if (out_dir.empty()) {
     char stamp[32];
     std::time_t t = std::time(nullptr);
     std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::gmtime(&t));
     out_dir = std::string("runs/reproduce/") + stamp + (options.quick ? "-quick" : "-full");
   }
-  options.out_root = out_dir;
   std::vector<const ExperimentDef*> selected;
   for (const ExperimentDef& def : all_experiments())
     if (only.empty() || matches_any(only, def.name)) selected.push_back(&def);
   LMLAB_CHECK(!selected.empty(), UsageError, "--only '", only, "' matches no experiment (see lmlab list)");
   if (!baseline.dir.empty()) read_run_set(baseline.dir);  // refused before any experiment runs
 
-  jobs = std::min<int>(jobs, static_cast<int>(selected.size()));
-  const ReproduceTally tally =
-      jobs > 1 ? run_in_children(selected, options, max_memory, jobs) : run_in_process(selected, options);
+  ReproduceTally tally;
+  if (world.distributed()) {
+    // A week: rank 0 waits in the store for the others' last experiment.
+    const c10::intrusive_ptr<c10d::Store> store = connect_store(world, std::chrono::hours(24 * 7));
+    if (world.rank == 0) {  // every rank writes into rank 0's directory (its default name has a time in it)
+      fs::create_directories(out_dir);
+      store->set("lmlab/reproduce/out", std::vector<uint8_t>(out_dir.begin(), out_dir.end()));
+    } else {
+      const std::vector<uint8_t> dir = store->get("lmlab/reproduce/out");
+      out_dir.assign(dir.begin(), dir.end());
+    }
+    options.out_root = out_dir;
+    tally = run_across_ranks(selected, options, world, *store);
+    if (world.rank != 0) {
+      std::printf("rank %d: %d of its experiments failed to run; rank 0 writes the report in %s\n", world.rank,
+                  tally.failed_runs, out_dir.c_str());
+      return tally.failed_runs == 0 ? 0 : 1;
+    }
+  } else {
+    options.out_root = out_dir;
+    jobs = std::min<int>(jobs, static_cast<int>(selected.size()));
+    tally = jobs > 1 ? run_in_children(selected, options, max_memory, jobs) : run_in_process(selected, options);
+  }
   const std::vector<std::string> dirs = runs_under(out_dir);
   write_claims_json(dirs, out_dir + "/claims.json");
   int code = tally.failed_runs == 0 ? 0 : 1;
@@ -411,6 +464,9 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("dp-epsilon")) return cmd_dp_epsilon(dp_eps);
     if (app.got_subcommand("dp-sigma")) return cmd_dp_sigma(dp_sig);
     if (app.got_subcommand("run")) {
+      LMLAB_CHECK(!world_from_env().distributed(), UsageError, "lmlab run does not share its sweep points across "
+                  "ranks yet, so each rank would repeat the whole run; under torchrun or srun use lmlab reproduce "
+                  "--only NAME, which shares experiments out (docs/distributed.md)");
       if (!resume.empty()) {
         LMLAB_CHECK(options.sets.empty() && options.config_file.empty(), UsageError,
                     "--resume keeps the run's own config.toml; drop --set and --config");
@@ -431,10 +487,13 @@ int main(int argc, char** argv) {
                 "--out is empty; name the directory for the reproduction or leave --out out");
     // The tiny models gain little from a second thread, while experiments side by side scale with the
     // cores (docs/foundation.md): by default one single-threaded experiment per core.
+    // Under torchrun or srun each rank runs one experiment at a time, on its share of the node's cores.
+    const World world = world_from_env();
     const int cores = default_threads();
-    if (jobs_option->count() == 0) jobs = std::max(1, cores / (rep_threads->count() ? rep_options.threads : 1));
-    if (rep_threads->count() == 0) rep_options.threads = std::max(1, cores / jobs);
-    return cmd_reproduce(rep_options, only, rep_out, baseline, jobs, max_memory);
+    if (world.distributed()) jobs = 1;
+    else if (jobs_option->count() == 0) jobs = std::max(1, cores / (rep_threads->count() ? rep_options.threads : 1));
+    if (rep_threads->count() == 0) rep_options.threads = std::max(1, cores / (world.distributed() ? world.local_size : jobs));
+    return cmd_reproduce(rep_options, only, rep_out, baseline, jobs, max_memory, world);
   } catch (const Error& e) {
     std::fprintf(stderr, "lmlab: error: %s\n", e.what());
     return static_cast<int>(e.exit_code());

@@ -1,0 +1,35 @@
+// The world of processes lmlab runs in: one process, or one rank of several started by torchrun
+// (or Slurm's srun) with PyTorch's environment variables RANK, WORLD_SIZE, LOCAL_RANK,
+// LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT. The ranks meet in a c10d TCPStore (LibTorch's key-value store at
+// MASTER_ADDR:MASTER_PORT, the rendezvous PyTorch itself uses): rank 0 serves it, unless torchrun's
+// agent already does (TORCHELASTIC_USE_AGENT_STORE=True), in which case every rank is a client.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <torch/csrc/distributed/c10d/Store.hpp>
+
+namespace lmlab {
+
+struct World {
+  int rank = 0, size = 1, local_rank = 0, local_size = 1;  // local: the ranks on this node
+  std::string master_addr;  // "" for one process
+  int master_port = 0;
+  bool agent_store = false;  // torchrun's agent serves the store at MASTER_ADDR:MASTER_PORT
+
+  bool distributed() const { return size > 1; }
+  // "one process" or "rank 1 of 2 (local rank 1), store 127.0.0.1:29500 served by torchrun's agent".
+  std::string describe() const;
+};
+
+// The world the environment describes; one process when WORLD_SIZE is unset. UsageError naming the
+// variable when a value is not a number, out of range, or one that a world of several needs is
+// missing.
+World world_from_env();
+
+// The store every rank of `world` shares (world.distributed() must hold); DataError naming the
+// address when it cannot be reached within `timeout`.
+c10::intrusive_ptr<c10d::Store> connect_store(const World& world, std::chrono::milliseconds timeout);
+
+}  // namespace lmlab
