@@ -182,7 +182,6 @@ struct ReproduceTally {
 // Runs the selected experiments in child processes, `jobs` at a time (jobs >= 2).
 ReproduceTally run_in_children(const std::vector<const ExperimentDef*>& selected, const RunOptions& options,
                                const std::string& max_memory, int jobs) {
-  fs::create_directories(options.out_root + "/logs");
   const std::vector<std::vector<const ExperimentDef*>> groups = process_groups(selected);
   std::vector<Job> list;
   for (const auto& group : groups) list.push_back(reproduce_job(group, options, max_memory));
@@ -282,13 +281,13 @@ int cmd_reproduce(RunOptions options, const std::string& only, std::string out_d
     if (only.empty() || matches_any(only, def.name)) selected.push_back(&def);
   LMLAB_CHECK(!selected.empty(), UsageError, "--only '", only, "' matches no experiment (see lmlab list)");
   if (!baseline.dir.empty()) read_run_set(baseline.dir);  // refused before any experiment runs
+  set_threads(options.threads);  // an out-of-range count is refused here, not once per child
 
   ReproduceTally tally;
   if (world.distributed()) {
     // A week: rank 0 waits in the store for the others' last experiment.
     const c10::intrusive_ptr<c10d::Store> store = connect_store(world, std::chrono::hours(24 * 7));
     if (world.rank == 0) {  // every rank writes into rank 0's directory (its default name has a time in it)
-      fs::create_directories(out_dir);
       store->set("lmlab/reproduce/out", std::vector<uint8_t>(out_dir.begin(), out_dir.end()));
     } else {
       const std::vector<uint8_t> dir = store->get("lmlab/reproduce/out");

@@ -9,11 +9,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <thread>
 
+#include "core/files.h"
 #include "lmlab/core/error.h"
 
 extern char** environ;
@@ -31,6 +33,7 @@ struct Running {
 
 pid_t spawn(const Job& job) {
   LMLAB_CHECK(!job.argv.empty(), UsageError, "a job needs a program to run");
+  make_directories(std::filesystem::path(job.log_path).parent_path().string());
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, job.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);

@@ -30,12 +30,16 @@ void check_flash_inputs(const torch::Tensor& q, const torch::Tensor& k, const to
     LMLAB_CHECK(x.device().is_cpu() && x.scalar_type() == torch::kFloat, UsageError,
                 "flash_attention takes float32 CPU tensors; ", name, " is ", x.scalar_type(), " on ",
                 x.device(), ". Use exact_attention(), which falls back to composed_attention()");
-    const torch::Tensor xc = x.contiguous();
-    LMLAB_CHECK(kn::flash_attention_kernels().all_finite(xc.data_ptr<float>(), xc.numel()), UsageError,
-                "flash_attention: ", name,
-                " holds NaN or Inf entries; attention of non-finite inputs is undefined");
   }
   LMLAB_CHECK(k.size(2) >= 1, UsageError, "attention needs at least one key; got S = 0");
+}
+
+// UsageError when an input holds NaN or Inf, checked on the forward's contiguous padded copy `x`
+// of it (scaled by 1/sqrt(D) or transposed; zero padding is finite), so the check reads no more
+// than the copy already made.
+void check_finite(const torch::Tensor& x, const char* name) {
+  LMLAB_CHECK(kn::flash_attention_kernels().all_finite(x.data_ptr<float>(), x.numel()), UsageError,
+              "flash_attention: ", name, " holds NaN or Inf entries; attention of non-finite inputs is undefined");
 }
 
 class FlashAttentionFunction : public torch::autograd::Function<FlashAttentionFunction> {
@@ -46,6 +50,9 @@ class FlashAttentionFunction : public torch::autograd::Function<FlashAttentionFu
     const auto qs = pd.pad(q * pd.scale, pd.t);
     const auto kt = pd.tiles_transposed(pd.pad(k, pd.sp));
     const auto vp = pd.pad(v, pd.sp);
+    check_finite(qs, "q");
+    check_finite(kt, "k");
+    check_finite(vp, "v");
     auto o = torch::empty({pd.b * pd.h, pd.t, pd.dp}, q.options());
     auto lse = torch::empty({pd.b * pd.h, pd.t}, q.options());
     const auto& kernel = kn::flash_attention_kernels().flash_forward;

@@ -5,6 +5,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "lmlab/core/error.h"
 #include "lmlab/kernels/optim_step.h"
 
 namespace lmlab {
@@ -76,6 +77,9 @@ class TorchAdamW : public TrainOptimizer {
 }  // namespace
 
 std::unique_ptr<TrainOptimizer> make_adamw(const std::vector<torch::Tensor>& params, double lr, double weight_decay) {
+  LMLAB_CHECK(std::isfinite(lr) && lr >= 0, UsageError, "AdamW's learning rate must be finite and >= 0; got ", lr);
+  LMLAB_CHECK(std::isfinite(weight_decay) && weight_decay >= 0, UsageError,
+              "AdamW's weight decay must be finite and >= 0; got ", weight_decay);
   for (const torch::Tensor& p : params)
     if (p.scalar_type() != torch::kFloat || !p.device().is_cpu() || !p.is_contiguous())
       return std::make_unique<TorchAdamW>(params, lr, weight_decay);

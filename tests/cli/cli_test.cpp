@@ -248,6 +248,10 @@ TEST_F(Cli, ReproduceInParallelMatchesOneProcess) {
   const std::string tally = seq.output.substr(seq.output.rfind("claims passed"));
   EXPECT_EQ(par.output.substr(par.output.rfind("claims passed")).substr(0, 40), tally.substr(0, 40));
 
+  Result threads = lmlab(std::string("reproduce --only '") + kSweep + "' --jobs 2 --threads 100000 --out many");
+  EXPECT_EQ(threads.code, 2) << threads.output;
+  EXPECT_FALSE(fs::exists(dir_ / "many")) << "refused before any child starts";
+
   Result failing = lmlab(std::string("reproduce --only '") + kSweep + ",foundation.fmnist_mlp' --jobs 2 --out fail",
                          "LMLAB_DATA_DIR=" + (dir_ / "nowhere").string());
   EXPECT_EQ(failing.code, 1) << failing.output;

@@ -1,7 +1,6 @@
 // run_jobs (lmlab/core/job_pool.h) over small shell commands: logs, exit codes, signals, the bound on
 // jobs at once, and the errors of a job that cannot start.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,6 +8,7 @@
 
 #include "lmlab/core/error.h"
 #include "lmlab/core/job_pool.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using lmlab::Job;
@@ -16,15 +16,8 @@ using lmlab::JobResult;
 
 namespace {
 
-class JobPool : public ::testing::Test {
+class JobPool : public lmlab::test_support::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("lmlab_job_pool_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   Job shell(const std::string& script, const std::string& log) const {
     return {{"/bin/sh", "-c", script}, (dir_ / log).string()};
   }
@@ -34,8 +27,6 @@ class JobPool : public ::testing::Test {
     s << in.rdbuf();
     return s.str();
   }
-
-  fs::path dir_;
 };
 
 TEST_F(JobPool, LogsExitCodesAndSignalsOfEveryJob) {
@@ -86,8 +77,15 @@ TEST_F(JobPool, AJobThatCannotStartIsADataErrorAfterTheOthersStop) {
   }
   EXPECT_FALSE(fs::exists(marker)) << "the running job was stopped, not left behind";
 
-  const std::vector<Job> no_log = {{{"/bin/true"}, (dir_ / "no_dir" / "log.txt").string()}};
-  EXPECT_THROW(lmlab::run_jobs(no_log, 1, [](size_t) {}, [](size_t, const JobResult&) {}), lmlab::DataError);
+  // The log's directory is made when missing; one that cannot be made (a file is in the way) is refused.
+  const std::vector<Job> new_dir = {{{"/bin/true"}, (dir_ / "new_dir" / "log.txt").string()}};
+  int code = -1;
+  lmlab::run_jobs(new_dir, 1, [](size_t) {}, [&](size_t, const JobResult& r) { code = r.exit_code; });
+  EXPECT_EQ(code, 0);
+  EXPECT_TRUE(fs::exists(dir_ / "new_dir" / "log.txt"));
+  std::ofstream(dir_ / "a_file") << "x";
+  const std::vector<Job> blocked = {{{"/bin/true"}, (dir_ / "a_file" / "log.txt").string()}};
+  EXPECT_THROW(lmlab::run_jobs(blocked, 1, [](size_t) {}, [](size_t, const JobResult&) {}), lmlab::DataError);
   EXPECT_THROW(lmlab::run_jobs({}, 0, [](size_t) {}, [](size_t, const JobResult&) {}), lmlab::UsageError);
 }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 
+#include "support/temp_dir.h"
 #include "test_paths.h"
 
 namespace lmlab::test_support {
@@ -32,21 +33,10 @@ inline CliResult run_cli(const std::string& args, const std::string& dir = "", c
 }
 
 // A fixture with a fresh temporary directory per test (removed afterwards), where lmlab runs.
-class CliTest : public ::testing::Test {
+class CliTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("lmlab_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // Runs `lmlab ARGS` with `env` prefixed (e.g. "LMLAB_DATA_DIR=/x"), in the temp directory.
   CliResult lmlab(const std::string& args, const std::string& env = "") const { return run_cli(args, dir_.string(), env); }
-
-  std::filesystem::path dir_;
 };
 
 }  // namespace lmlab::test_support

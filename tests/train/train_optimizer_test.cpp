@@ -5,6 +5,9 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
+#include "lmlab/core/error.h"
 #include "lmlab/kernels/dispatch.h"
 #include "lmlab/train/train_optimizer.h"
 
@@ -77,6 +80,12 @@ TEST(FusedAdamW, ZeroGradDropsTheGradients) {
   const auto before = ps[0].detach().clone();
   opt->step();  // no gradient: the parameter stays, as in LibTorch
   EXPECT_TRUE(torch::equal(ps[0], before));
+}
+
+TEST(FusedAdamW, RefusesANegativeOrNonFiniteRateOrDecay) {
+  const auto ps = leaf_params(torch::kFloat);
+  for (const auto& [lr, wd] : {std::pair{-1e-3, 0.0}, std::pair{double(NAN), 0.0}, std::pair{1e-3, -0.1}, std::pair{1e-3, double(INFINITY)}})
+    EXPECT_THROW(make_adamw(ps, lr, wd), UsageError) << lr << " " << wd;
 }
 
 TEST(FusedAdamW, Float64ParametersUseLibTorchsAdamW) { EXPECT_EQ(max_difference(torch::kDouble), 0.0); }

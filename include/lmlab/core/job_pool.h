@@ -14,7 +14,7 @@ namespace lmlab {
 
 struct Job {
   std::vector<std::string> argv;  // argv[0] is the program's path (no PATH search)
-  std::string log_path;           // stdout and stderr, created or truncated
+  std::string log_path;           // stdout and stderr, created (with its directory) or truncated
 };
 
 struct JobResult {
@@ -26,7 +26,7 @@ struct JobResult {
 
 // Runs `jobs`, at most `parallel` (>= 1) at once. on_start(i) is called as job i starts and
 // on_finish(i, result) as it ends, both on the calling thread. A job that cannot start (its program
-// is missing, its log cannot be opened) throws DataError; whenever an exception leaves (that one, or
+// is missing, its log cannot be created) throws DataError; whenever an exception leaves (that one, or
 // one a callback throws), the running jobs have been stopped (SIGTERM) and waited for.
 void run_jobs(const std::vector<Job>& jobs, int parallel, const std::function<void(size_t)>& on_start,
               const std::function<void(size_t, const JobResult&)>& on_finish);
