@@ -80,20 +80,75 @@ int report_comparison(const Comparison& c, const std::string& html_path) {
 
 // Runs the experiments one after another in this process; one that fails is reported and the
 // others still run. Returns the first failure's exit code.
-int cmd_run(const std::vector<std::string>& names, const RunOptions& options) {
+// Runs `def` as one rank of `world`, sharing its sweep points through `store` under `prefix`
+// (RunOptions::share): rank 0 makes the run directory and passes its name on; every rank reports in
+// the store when it is done, and rank 0 waits for all, so that no rank is left without the store.
+RunOutcome run_shared(const ExperimentDef& def, RunOptions options, const World& world,
+                      const c10::intrusive_ptr<c10d::Store>& store_ptr, const std::string& prefix) {
+  c10d::Store& store = *store_ptr;
+  const std::unique_ptr<PointShare> share = store_point_share(store_ptr, prefix, world.rank);
+  options.share = share.get();
+  options.rank = world.rank;
+  const std::string dir_key = prefix + "dir";
+  auto put = [&](const std::string& key, const std::string& text) {
+    store.set(key, std::vector<uint8_t>(text.begin(), text.end()));
+  };
+  bool announced = false;
+  auto done = [&] {
+    store.add(prefix + "done", 1);
+    if (world.rank == 0)
+      while (store.add(prefix + "done", 0) < world.size) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  };
+  try {
+    if (world.rank == 0) {
+      options.started = [&](const std::string& dir) { put(dir_key, "dir:" + dir), announced = true; };
+    } else {
+      const std::vector<uint8_t> got = store.get(dir_key);  // waits for rank 0
+      const std::string text(got.begin(), got.end());
+      if (text.rfind("dir:", 0) != 0) {
+        std::printf("rank %d: %s: rank 0 did not start the run (%s)\n", world.rank, def.name.c_str(), text.c_str());
+        done();
+        return RunOutcome{};
+      }
+      options.resume_dir = text.substr(4);
+    }
+    RunOutcome out = run_experiment(def, options);
+    done();
+    return out;
+  } catch (const std::exception& e) {
+    if (world.rank == 0 && !announced) put(dir_key, std::string("error: ") + e.what());
+    done();
+    throw;
+  }
+}
+
+// Runs the experiments one after another in this process; on several ranks (torchrun, srun) each
+// run's sweep points are shared out across them.
+int cmd_run(const std::vector<std::string>& names, const RunOptions& options, const World& world) {
   std::vector<const ExperimentDef*> defs;
   for (const std::string& name : names) defs.push_back(&find_experiment(name));  // all known before any runs
+  // A week: rank 0 waits in the store for the others' last point.
+  const c10::intrusive_ptr<c10d::Store> store =
+      world.distributed() ? connect_store(world, std::chrono::hours(24 * 7)) : c10::intrusive_ptr<c10d::Store>();
   int code = 0;
-  for (const ExperimentDef* def : defs) {
+  for (size_t i = 0; i < defs.size(); ++i) {
+    const ExperimentDef& def = *defs[i];
     try {
-      const RunOutcome out = run_experiment(*def, options);
-      write_report({out.dir}, out.dir + "/report.html", "lmlab run " + def->name);
+      const RunOutcome out =
+          store ? run_shared(def, options, world, store,
+                             "lmlab/" + std::to_string(world.restart) + "/run/" + std::to_string(i) + "/")
+                : run_experiment(def, options);
+      if (world.rank != 0) {
+        if (!out.dir.empty()) std::printf("rank %d: shared the points of %s\n", world.rank, out.dir.c_str());
+        continue;
+      }
+      write_report({out.dir}, out.dir + "/report.html", "lmlab run " + def.name);
       std::printf("report: %s/report.html\n", out.dir.c_str());
       for (const std::string& p : out.problems) std::fprintf(stderr, "problem: %s\n", p.c_str());
       if (code == 0 && !out.problems.empty()) code = 1;
     } catch (const Error& e) {
       if (defs.size() == 1) throw;
-      std::fprintf(stderr, "lmlab: error: %s: %s\n", def->name.c_str(), e.what());
+      std::fprintf(stderr, "lmlab: error: %s: %s\n", def.name.c_str(), e.what());
       if (code == 0) code = static_cast<int>(e.exit_code());
     }
   }
@@ -463,9 +518,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("dp-epsilon")) return cmd_dp_epsilon(dp_eps);
     if (app.got_subcommand("dp-sigma")) return cmd_dp_sigma(dp_sig);
     if (app.got_subcommand("run")) {
-      LMLAB_CHECK(!world_from_env().distributed(), UsageError, "lmlab run does not share its sweep points across "
-                  "ranks yet, so each rank would repeat the whole run; under torchrun or srun use lmlab reproduce "
-                  "--only NAME, which shares experiments out (docs/distributed.md)");
+      const World world = world_from_env();
       if (!resume.empty()) {
         LMLAB_CHECK(options.sets.empty() && options.config_file.empty(), UsageError,
                     "--resume keeps the run's own config.toml; drop --set and --config");
@@ -476,9 +529,12 @@ int main(int argc, char** argv) {
       options.seed = parse_seed(run_seed);
       options.resume_dir = resume;
       if (!resume.empty() && run_threads->count() == 0) options.threads = 0;  // the run's own, from run.json
+      // Each rank of a node computes on its share of the node's cores.
+      else if (world.distributed() && run_threads->count() == 0)
+        options.threads = std::max(1, default_threads() / world.local_size);
       LMLAB_CHECK(names.size() == 1 || (options.sets.empty() && options.config_file.empty() && resume.empty()),
                   UsageError, "--set, --config and --resume apply to one experiment; run the experiments one at a time");
-      return cmd_run(names, options);
+      return cmd_run(names, options, world);
     }
     rep_options.quick = !full;
     rep_options.seed = parse_seed(rep_seed);

@@ -1,8 +1,11 @@
 // RunContext (include/lmlab/core/run.h).
 #include "lmlab/core/run.h"
 
+#include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "core/files.h"
 #include "core/json_value.h"
@@ -17,36 +20,48 @@ const char kPointsFile[] = "points.jsonl";
 
 RunContext::RunContext(std::string dir, Config config, uint64_t seed, bool quick)
     : dir_(std::move(dir)), config_(std::move(config)), seed_(seed), quick_(quick) {
-  const std::string points = path(kPointsFile);
-  bool replay = true;  // every stored point has its metric rows
-  if (file_exists(points)) {
-    const std::string text = read_file(points);
-    std::istringstream in(text);
-    std::string kept;  // the readable lines
-    bool damaged = !text.empty() && text.back() != '\n';
-    int line_no = 0;
-    for (std::string line; std::getline(in, line);) {
-      ++line_no;
-      if (line.empty()) continue;
-      try {
-        PointLine point = point_from_line(line);
-        replay = replay && point.has_metrics;
-        finished_points_[point.key] = StoredPoint{std::move(point.row), std::move(point.metrics)};
-        kept += line + "\n";
-      } catch (const std::exception& e) {
-        // A line torn by a crash is the only expected damage: that point is simply recomputed.
-        damaged = true;
-        log("warning: " + points + ":" + std::to_string(line_no) + " is unreadable (" + e.what() +
-            "); that point will be recomputed");
-      }
-    }
-    // Without the damaged lines, so that the next point is appended on a line of its own.
-    if (damaged) write_file_atomic(points, kept);
-  }
+  const bool replay = load_points(path(kPointsFile), true);  // every stored point has its metric rows
   // The body runs again from its start, so metrics.jsonl is written again from its start: reused
   // points replay their stored metric rows, the rest log theirs as they run. (Points stored before
   // they kept their rows replay nothing: then metrics.jsonl is appended to, as it was then.)
   if (replay && file_exists(path("metrics.jsonl"))) write_file_atomic(path("metrics.jsonl"), "");
+}
+
+bool RunContext::load_points(const std::string& file, bool own) {
+  if (!file_exists(file)) return true;
+  bool replay = true;
+  const std::string text = read_file(file);
+  std::istringstream in(text);
+  std::string kept;  // the readable lines
+  bool damaged = !text.empty() && text.back() != '\n';
+  int line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (line.empty()) continue;
+    try {
+      PointLine point = point_from_line(line);
+      replay = replay && point.has_metrics;
+      if (!own && finished_points_.count(point.key)) continue;
+      finished_points_[point.key] = StoredPoint{std::move(point.row), std::move(point.metrics), own ? "" : line};
+      if (!own) elsewhere_.insert(point.key);
+      kept += line + "\n";
+    } catch (const std::exception& e) {
+      // A line torn by a crash is the only expected damage: that point is simply recomputed.
+      damaged = true;
+      log("warning: " + file + ":" + std::to_string(line_no) + " is unreadable (" + e.what() +
+          "); that point will be recomputed");
+    }
+  }
+  // Without the damaged lines, so that the next point is appended on a line of its own.
+  if (damaged && own) write_file_atomic(file, kept);
+  return replay;
+}
+
+void RunContext::reuse_points_from(const std::string& file) { load_points(file, false); }
+
+void RunContext::share_points(PointShare* share, bool adopt) {
+  share_ = share;
+  adopt_ = adopt;
 }
 
 std::string RunContext::path(const std::string& file) const { return dir_ + "/" + file; }
@@ -77,6 +92,7 @@ void RunContext::claim(const Claim& c) {
 }
 
 void RunContext::plot(const LinePlot& p, const std::string& name) {
+  if (skip_plots_) return;
   try {
     save_plot_data(p, path(name));
     render_line_plot(p, path(name));
@@ -87,6 +103,7 @@ void RunContext::plot(const LinePlot& p, const std::string& name) {
 }
 
 void RunContext::plot(const ImageGrid& g, const std::string& name) {
+  if (skip_plots_) return;
   try {
     render_image_grid(g, path(name));
   } catch (const std::exception& e) {
@@ -95,32 +112,75 @@ void RunContext::plot(const ImageGrid& g, const std::string& name) {
   }
 }
 
+Row RunContext::reuse(const std::string& key, StoredPoint& point, Progress* bar) {
+  if (elsewhere_.erase(key) && adopt_) append_line(path(kPointsFile), point.line);
+  // A shared run passes over its finished points once per pass; those lines would drown the log.
+  if (share_ == nullptr) log("point " + key + ": already finished, reusing its stored results");
+  for (const std::string& line : point.metrics) append_line(path("metrics.jsonl"), line);
+  ++reused_points_;
+  if (bar) bar->skip(1);
+  return point.row;
+}
+
 Row RunContext::sweep_point(const std::string& key, const std::function<Row()>& compute, Progress* bar) {
   auto it = finished_points_.find(key);
-  if (it != finished_points_.end()) {
-    log("point " + key + ": already finished, reusing its stored results");
-    for (const std::string& line : it->second.metrics) append_line(path("metrics.jsonl"), line);
-    ++reused_points_;
-    if (bar) bar->skip(1);
-    return it->second.row;
+  if (it != finished_points_.end()) return reuse(key, it->second, bar);
+  if (share_ != nullptr) {
+    std::optional<std::string> line;
+    try {
+      line = share_->finished(key);
+      const bool computing = point_metrics_ != nullptr;  // inside another point: wait, it needs the row
+      if (!line && !share_->claim(key)) {
+        if (!computing) {
+          pending_.insert(key);
+          if (bar) bar->skip(1);
+          return Row{{kPendingField, Value(key)}};
+        }
+        line = share_->wait(key);
+      }
+    } catch (const DataError&) {  // the point failed on another rank
+      point_failed_ = true;
+      throw;
+    }
+    if (line) {
+      PointLine point = point_from_line(*line);
+      elsewhere_.insert(key);
+      StoredPoint& stored = finished_points_[key] = StoredPoint{std::move(point.row), std::move(point.metrics), *line};
+      return reuse(key, stored, bar);
+    }
   }
   StoredPoint point;
   std::vector<std::string>* const outer = point_metrics_;
   point_metrics_ = &point.metrics;
   try {
     point.row = compute();
-  } catch (...) {
+  } catch (const std::exception& e) {
     point_metrics_ = outer;
+    point_failed_ = true;
+    if (share_ != nullptr) share_->publish_failure(key, e.what());
     throw;
   }
   point_metrics_ = outer;
-  append_line(path(kPointsFile), point_line({key, point.row, point.metrics}));
+  const std::string line = point_line({key, point.row, point.metrics});
+  append_line(path(kPointsFile), line);
+  if (share_ != nullptr) share_->publish(key, line);
   finished_points_[key] = point;
   if (bar) bar->advance(1);
   return point.row;
 }
 
+std::string PointShare::wait(const std::string& key) {
+  for (int ms = 10;; ms = std::min(2 * ms, 500)) {
+    if (std::optional<std::string> line = finished(key)) return *line;
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  }
+}
+
+const char kPendingField[] = "pending_point";
+
 const Value& row_value(const Row& row, const std::string& key) {
+  if (row.size() == 1 && row.front().first == kPendingField)
+    throw PointPending(std::get<std::string>(row.front().second));
   for (const auto& [k, v] : row)
     if (k == key) return v;
   throw SweepRowError("sweep row has no field '" + key + "'");

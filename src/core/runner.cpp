@@ -1,14 +1,21 @@
 // Running one experiment into its run directory (include/lmlab/core/runner.h).
 #include "lmlab/core/runner.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <csignal>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <memory>
+#include <set>
 
 #include <torch/torch.h>
 
@@ -143,7 +150,94 @@ Config resolve_config(const ExperimentDef& def, const RunOptions& options) {
   return layer_config(def, options.quick, options.config_file, options.sets);
 }
 
+namespace {
+
+// Marks the run FAILED when a signal kills it (torchrun stops the other ranks with SIGTERM when one
+// dies), so that the directory says why it stopped and that --resume continues it. Only
+// async-signal-safe calls in the handler; the disposition before is restored on leaving.
+class KillMark {
+ public:
+  explicit KillMark(const std::string& dir) {
+    const std::string path = dir + "/FAILED";
+    LMLAB_ASSERT(path.size() < sizeof path_, "run directory path too long: ", dir);
+    std::memcpy(path_, path.c_str(), path.size() + 1);
+    struct sigaction a {};
+    a.sa_handler = &KillMark::handle;
+    sigemptyset(&a.sa_mask);
+    for (size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &a, &before_[i]);
+  }
+  ~KillMark() {
+    for (size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &before_[i], nullptr);
+  }
+  KillMark(const KillMark&) = delete;
+  KillMark& operator=(const KillMark&) = delete;
+
+ private:
+  static constexpr std::array<int, 3> kSignals{SIGTERM, SIGINT, SIGHUP};
+  static void handle(int sig) {
+    static const char text[] =
+        "killed by a signal (SIGTERM, SIGINT or SIGHUP; torchrun sends SIGTERM to every rank when one fails); "
+        "continue it with lmlab run NAME --resume DIR\n";
+    const int fd = ::open(path_, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      [[maybe_unused]] const ssize_t n = ::write(fd, text, sizeof text - 1);
+      ::close(fd);
+    }
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+  }
+  static inline char path_[4096];
+  std::array<struct sigaction, 3> before_{};
+};
+
+// The points files of the other ranks of a run made on several ranks: <dir>/points.jsonl and
+// <dir>/ranks/rank<R>/points.jsonl, except `own_dir`'s.
+std::vector<std::string> other_points_files(const std::string& dir, const std::string& own_dir) {
+  std::vector<std::string> files;
+  if (own_dir != dir) files.push_back(dir + "/points.jsonl");
+  if (std::filesystem::is_directory(dir + "/ranks"))
+    for (const auto& entry : std::filesystem::directory_iterator(dir + "/ranks"))
+      if (entry.path().string() != own_dir) files.push_back((entry.path() / "points.jsonl").string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// The error of the body's exception `e`, recorded and rethrown as the error the user sees.
+[[noreturn]] void rethrow_failure(std::exception_ptr e, const RunContext& ctx,
+                                  const std::function<void(const std::string&)>& record) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const c10::Error& e) {  // LibTorch's message, without its C++ backtrace
+    const std::string what = e.what_without_backtrace();
+    if (what.find("can't allocate memory") == std::string::npos) {
+      record("LibTorch: " + what);
+      throw InternalError("LibTorch: " + what);
+    }
+    const UsageError oom("out of memory (" + what.substr(0, what.find('\n')) +
+                         "); lower the sizes in the config (widths, batch, context, sweep) or free memory");
+    record(oom.what());
+    throw oom;
+  } catch (const SweepRowError& e) {
+    if (ctx.reused_points() == 0) {
+      record(e.what());
+      throw;
+    }
+    const DataError damaged(std::string(e.what()) + ", in a point read back from " + ctx.dir() +
+                            "/points.jsonl: the file is damaged; delete its damaged lines or start a new run");
+    record(damaged.what());
+    throw damaged;
+  } catch (const std::exception& e) {
+    record(e.what());
+    throw;
+  }
+}
+
+}  // namespace
+
 RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
+  const bool helper = options.rank > 0;
+  LMLAB_ASSERT(!helper || (options.share != nullptr && !options.resume_dir.empty()),
+               "a helper rank needs the share and rank 0's run directory");
   std::string dir;
   Config config;
   uint64_t seed = options.seed;
@@ -155,6 +249,7 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
     const Manifest m = read_manifest(dir);
     LMLAB_CHECK(m.experiment == def.name, UsageError, "--resume ", dir, " is a run of '", m.experiment,
                 "', not of '", def.name, "'");
+    if (helper && !m.sweep) return RunOutcome{dir, 0, 0, {}};  // no points to share: rank 0 runs it alone
     LMLAB_CHECK(m.sweep, UsageError, "--resume ", dir, ": '", def.name,
                 "' is not a sweep, so there are no finished points to keep; start a new run");
     seed = m.seed;
@@ -185,15 +280,29 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
     write_file_atomic(dir + "/config.toml", config.to_toml());
     write_file_atomic(dir + "/run.json", dump_json(manifest, 2) + "\n");  // last: it marks a run that can resume
   }
-  const DirectoryLock lock(dir);
-  std::filesystem::remove(dir + "/FAILED");
-  remove_stale_temporaries(dir);  // of writes a kill interrupted
+  if (options.started) options.started(dir);
+  // A helper rank keeps its log and its points in a directory of its own.
+  const std::string work = helper ? dir + "/ranks/rank" + std::to_string(options.rank) : dir;
+  make_directories(work);
+  const DirectoryLock lock(work);
+  std::filesystem::remove(work + "/FAILED");
+  remove_stale_temporaries(work);  // of writes a kill interrupted
+  const KillMark kill_mark(work);
 
-  seed_everything(seed);
-  RunContext ctx(dir, config, seed, quick);
-  ctx.log("lmlab run " + def.name + (quick ? " (quick)" : "") + " seed " + std::to_string(seed) +
-          " threads " + std::to_string(at::get_num_threads()) + " -> " + dir);
-  if (!thread_note.empty()) ctx.log(thread_note);
+  // One pass of the body; several when ranks share the points (run.h).
+  auto pass = [&] {
+    seed_everything(seed);
+    auto ctx = std::make_unique<RunContext>(work, config, seed, quick);
+    for (const std::string& file : other_points_files(dir, work)) ctx->reuse_points_from(file);
+    ctx->share_points(options.share, !helper);  // rank 0 adopts the points of other ranks' files too
+    if (helper) ctx->skip_plots();
+    return ctx;
+  };
+  std::unique_ptr<RunContext> ctx = pass();
+  ctx->log("lmlab run " + def.name + (quick ? " (quick)" : "") + " seed " + std::to_string(seed) +
+           " threads " + std::to_string(at::get_num_threads()) + " -> " + dir +
+           (helper ? " (rank " + std::to_string(options.rank) + ": sharing its sweep points)" : ""));
+  if (!thread_note.empty()) ctx->log(thread_note);
 
   const std::string started = utc_time(std::time(nullptr), "%Y-%m-%dT%H:%M:%SZ");
   const auto t0 = std::chrono::steady_clock::now();
@@ -202,44 +311,50 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
   // caller sees stays the first one.
   auto record_failure = [&](const std::string& error) {
     try {
-      write_file_atomic(dir + "/FAILED", error + "\n");
-      write_summary(def, ctx, started, wall(), error);
-      ctx.log("run failed after " + Progress::format_seconds(wall()) + ": " + error);
+      write_file_atomic(work + "/FAILED", error + "\n");
+      if (!helper) write_summary(def, *ctx, started, wall(), error);
+      ctx->log("run failed after " + Progress::format_seconds(wall()) + ": " + error);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "lmlab: the failure could not be recorded in %s: %s\n", dir.c_str(), e.what());
+      std::fprintf(stderr, "lmlab: the failure could not be recorded in %s: %s\n", work.c_str(), e.what());
     }
   };
-  try {
-    def.body(ctx);
-  } catch (const c10::Error& e) {  // LibTorch's message, without its C++ backtrace
-    const std::string what = e.what_without_backtrace();
-    if (what.find("can't allocate memory") == std::string::npos) {
-      record_failure("LibTorch: " + what);
-      throw InternalError("LibTorch: " + what);
-    }
-    const UsageError oom("out of memory (" + what.substr(0, what.find('\n')) +
-                         "); lower the sizes in the config (widths, batch, context, sweep) or free memory");
-    record_failure(oom.what());
-    throw oom;
-  } catch (const SweepRowError& e) {
-    if (ctx.reused_points() == 0) {
+  auto wait_for = [&](const std::set<std::string>& keys) {
+    try {
+      for (const std::string& key : keys) options.share->wait(key);
+    } catch (const std::exception& e) {  // the point failed on another rank
       record_failure(e.what());
       throw;
     }
-    const DataError damaged(std::string(e.what()) + ", in a point read back from " + dir +
-                            "/points.jsonl: the file is damaged; delete its damaged lines or start a new run");
-    record_failure(damaged.what());
-    throw damaged;
-  } catch (const std::exception& e) {
-    record_failure(e.what());
-    throw;
+  };
+  for (int n = 1;; ++n) {
+    if (n > 1) ctx = pass();
+    try {
+      def.body(*ctx);
+    } catch (const PointPending& p) {  // another rank computes it: wait, then pass again
+      wait_for({p.key()});
+      continue;
+    } catch (...) {
+      // After a pending row, an error may come from a value that is not there yet: pass again once
+      // the pending points are finished; an error it meets again then is real.
+      if (ctx->pending().empty() || ctx->point_failed()) rethrow_failure(std::current_exception(), *ctx, record_failure);
+      wait_for(ctx->pending());
+      continue;
+    }
+    // Rank 0 passes again for the points still pending, to store them and write the results with them;
+    // a helper leaves them to rank 0.
+    if (ctx->pending().empty() || helper) break;
+    wait_for(ctx->pending());
   }
-  write_summary(def, ctx, started, wall(), "");
+  if (helper) {
+    ctx->log("rank " + std::to_string(options.rank) + " finished its share in " + Progress::format_seconds(wall()));
+    return RunOutcome{dir, 0, 0, {}, wall()};
+  }
+  write_summary(def, *ctx, started, wall(), "");
 
-  RunOutcome out{dir, static_cast<int>(ctx.claims().size()), 0, ctx.problems(), wall()};
-  for (const Claim& c : ctx.claims()) out.claims_passed += c.passed;
-  ctx.log("finished in " + Progress::format_seconds(wall()) + ": " + std::to_string(out.claims_passed) + "/" +
-          std::to_string(out.claims) + " claims passed; summary in " + dir + "/summary.json");
+  RunOutcome out{dir, static_cast<int>(ctx->claims().size()), 0, ctx->problems(), wall()};
+  for (const Claim& c : ctx->claims()) out.claims_passed += c.passed;
+  ctx->log("finished in " + Progress::format_seconds(wall()) + ": " + std::to_string(out.claims_passed) + "/" +
+           std::to_string(out.claims) + " claims passed; summary in " + dir + "/summary.json");
   return out;
 }
 

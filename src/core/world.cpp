@@ -49,6 +49,7 @@ World world_from_env() {
   w.master_port = env_int("MASTER_PORT", 0, 1, 65535);
   const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
   w.agent_store = agent != nullptr && std::string(agent) == "True";
+  w.restart = env_int("TORCHELASTIC_RESTART_COUNT", 0, 0, 1 << 30);
   return w;
 }
 
@@ -66,6 +67,46 @@ c10::intrusive_ptr<c10d::Store> connect_store(const World& world, std::chrono::m
                     std::to_string(world.master_port) + " (" + e.what() + "); check MASTER_ADDR and MASTER_PORT "
                     "and that rank 0 runs");
   }
+}
+
+namespace {
+
+class StorePointShare : public PointShare {
+ public:
+  StorePointShare(c10::intrusive_ptr<c10d::Store> store, std::string prefix, int rank)
+      : store_(std::move(store)), prefix_(std::move(prefix)), rank_(rank) {}
+
+  bool claim(const std::string& key) override { return store_->add(prefix_ + "claim/" + key, 1) == 1; }
+
+  std::optional<std::string> finished(const std::string& key) override {
+    if (store_->check({prefix_ + "failed/" + key})) {
+      const std::vector<uint8_t> error = store_->get(prefix_ + "failed/" + key);
+      throw DataError("sweep point " + key + " failed on " + std::string(error.begin(), error.end()));
+    }
+    if (!store_->check({prefix_ + "point/" + key})) return std::nullopt;
+    const std::vector<uint8_t> line = store_->get(prefix_ + "point/" + key);
+    return std::string(line.begin(), line.end());
+  }
+
+  void publish(const std::string& key, const std::string& line) override {
+    store_->set(prefix_ + "point/" + key, std::vector<uint8_t>(line.begin(), line.end()));
+  }
+
+  void publish_failure(const std::string& key, const std::string& error) override {
+    const std::string text = "rank " + std::to_string(rank_) + ": " + error;
+    store_->set(prefix_ + "failed/" + key, std::vector<uint8_t>(text.begin(), text.end()));
+  }
+
+ private:
+  c10::intrusive_ptr<c10d::Store> store_;
+  std::string prefix_;
+  int rank_;
+};
+
+}  // namespace
+
+std::unique_ptr<PointShare> store_point_share(c10::intrusive_ptr<c10d::Store> store, std::string prefix, int rank) {
+  return std::make_unique<StorePointShare>(std::move(store), std::move(prefix), rank);
 }
 
 }  // namespace lmlab

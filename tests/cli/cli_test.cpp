@@ -22,39 +22,13 @@
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using lmlab::test_support::read_json;
 
 namespace {
 
 using Result = lmlab::test_support::CliResult;
 
-class Cli : public lmlab::test_support::CliTest {
- protected:
-  // The single run directory below runs/NAME (or below `root`).
-  fs::path only_run(const fs::path& root) const {
-    std::vector<fs::path> runs;
-    for (const auto& e : fs::directory_iterator(root)) runs.push_back(e.path());
-    EXPECT_EQ(runs.size(), 1u) << root;
-    return runs.empty() ? fs::path() : runs[0];
-  }
-
-  static json read_json(const fs::path& p) {
-    std::ifstream in(p);
-    return json::parse(in);
-  }
-
-  // The reproductions in directories a and b hold the same claims (at least `least`), in the same
-  // order, with the same measured values.
-  void expect_same_claims(const std::string& a_dir, const std::string& b_dir, size_t least) const {
-    const json a = read_json(dir_ / a_dir / "claims.json"), b = read_json(dir_ / b_dir / "claims.json");
-    ASSERT_EQ(a.size(), b.size());
-    ASSERT_GE(a.size(), least);
-    for (size_t i = 0; i < a.size(); ++i) {
-      EXPECT_EQ(a[i]["id"], b[i]["id"]);
-      EXPECT_EQ(a[i]["measured"], b[i]["measured"]) << a[i]["id"];
-    }
-  }
-
-};
+using Cli = lmlab::test_support::CliTest;
 
 const char kSweep[] = "foundation.teacher_student";
 
@@ -266,37 +240,6 @@ TEST_F(Cli, ReproduceInParallelMatchesOneProcess) {
 // `reproduce` on two ranks started by torchrun (real processes, loopback): the experiments are
 // shared out through the store and land in rank 0's directory with the same claims and values as
 // one process with the same seed and thread count; `run` refuses a world of several ranks.
-TEST_F(Cli, ReproduceOnTwoTorchrunRanksMatchesOneProcess) {
-  ASSERT_EQ(std::system("command -v torchrun > /dev/null"), 0) << "torchrun (python3-torch) is missing";
-  const std::string only = std::string("--only '") + kSweep + ",copyright.softmax_regression,foundation.fmnist_mlp'";
-  Result one = lmlab("reproduce " + only + " --seed 5 --threads 1 --jobs 1 --out one");
-  ASSERT_EQ(one.code, 0) << one.output;
-  const std::string port = std::to_string(20000 + ::getpid() % 20000);
-  const std::string torchrun = std::string("cd '") + dir_.string() + "' && LMLAB=" + LMLAB_CLI_PATH +
-                               " LMLAB_TORCHRUN_LOGS=logs " + LMLAB_SOURCE_DIR + "/scripts/lmlab-torchrun " +
-                               "--nproc_per_node 2 --master_port " + port + " reproduce " + only +
-                               " --seed 5 --threads 1 --out two 2>&1";
-  FILE* p = popen(torchrun.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  ASSERT_EQ(pclose(p), 0) << out;
-  EXPECT_NE(out.find("== rank 1: "), std::string::npos) << "both ranks took experiments\n" << out;
-  EXPECT_NE(out.find("== rank 0: "), std::string::npos) << out;
-  EXPECT_NE(out.find("rank 0 writes the report in two"), std::string::npos) << out;
-  expect_same_claims("one", "two", 5);
-  for (const char* name : {kSweep, "copyright.softmax_regression", "foundation.fmnist_mlp"})
-    EXPECT_TRUE(fs::exists(only_run(dir_ / "two" / name) / "summary.json")) << name << ": each ran once";
-
-  Result run = lmlab(std::string("run ") + kSweep, "RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1");
-  EXPECT_EQ(run.code, 2) << run.output;
-  EXPECT_NE(run.output.find("lmlab run does not share its sweep points across ranks yet"), std::string::npos);
-  Result bad = lmlab("info", "WORLD_SIZE=2");
-  EXPECT_EQ(bad.code, 2) << bad.output;
-  EXPECT_NE(bad.output.find("needs RANK, MASTER_ADDR and MASTER_PORT"), std::string::npos) << bad.output;
-}
-
 // `lmlab run A B` runs both, one after another; a failure does not stop the next; options that
 // belong to one experiment are refused.
 TEST_F(Cli, RunOfSeveralExperiments) {

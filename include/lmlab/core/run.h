@@ -7,12 +7,19 @@
 // through sweep_point(key, fn). A finished point's row is stored in points.jsonl at once, and a
 // resumed run (--resume) returns stored rows instead of recomputing them, so the final results
 // are the same as those of an uninterrupted run.
+//
+// Several ranks (lmlab run under torchrun or srun) share one sweep through a PointShare: every rank
+// runs the body, each point is computed by the rank that claims it first, and a point another rank
+// is still computing comes back as a pending row. The body goes on to claim the next point; reading
+// a field of a pending row throws PointPending, and the runner runs the body again once that point
+// is finished. Finished points are reused, so a pass costs little beyond the points it computes.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +31,33 @@
 #include "lmlab/core/value.h"
 
 namespace lmlab {
+
+// The sweep points of one run, shared by the processes that compute them (run_shared in runner.h
+// gives one over LibTorch's c10d store).
+class PointShare {
+ public:
+  virtual ~PointShare() = default;
+  // True for the one process that claims `key` first: it computes the point.
+  virtual bool claim(const std::string& key) = 0;
+  // The stored line (as in points.jsonl) of a finished point; nullopt while it is not finished.
+  // DataError when the process that claimed it failed.
+  virtual std::optional<std::string> finished(const std::string& key) = 0;
+  virtual void publish(const std::string& key, const std::string& line) = 0;
+  virtual void publish_failure(const std::string& key, const std::string& error) = 0;
+  // Blocks until `key` is finished (polling finished()); its line.
+  std::string wait(const std::string& key);
+};
+
+// Reading a field of a point that another process is still computing (RunContext::share_points).
+class PointPending : public std::exception {
+ public:
+  explicit PointPending(std::string key) : key_(std::move(key)), what_("sweep point " + key_ + " is pending") {}
+  const std::string& key() const { return key_; }
+  const char* what() const noexcept override { return what_.c_str(); }
+
+ private:
+  std::string key_, what_;
+};
 
 class RunContext {
  public:
@@ -58,6 +92,22 @@ class RunContext {
   // unit of it: skipped when stored, advanced when computed.
   Row sweep_point(const std::string& key, const std::function<Row()>& compute, Progress* bar = nullptr);
 
+  // Also reuses the finished points stored in `file` (another rank's points.jsonl), read-only.
+  void reuse_points_from(const std::string& file);
+  // Shares the sweep points with other processes: a point finished elsewhere is reused, an
+  // unclaimed one is claimed, computed and published, and one that another process is computing
+  // comes back as a pending row (inside another point's compute it is waited for instead). With
+  // `adopt`, points finished elsewhere are also appended to this run's points.jsonl, so that it
+  // ends up holding every point (rank 0, whose directory is the run's). `share` must outlive this.
+  void share_points(PointShare* share, bool adopt);
+  // The keys of the pending rows returned so far.
+  const std::set<std::string>& pending() const { return pending_; }
+  // True once a point failed: its compute threw here, or the share says it failed elsewhere. Such
+  // an error is real, not an effect of reading a pending row.
+  bool point_failed() const { return point_failed_; }
+  // Plots are left to another rank: plot() draws nothing.
+  void skip_plots() { skip_plots_ = true; }
+
   const std::map<std::string, Value>& results() const { return results_; }
   const std::vector<Claim>& claims() const { return claims_; }
   const std::vector<std::string>& problems() const { return problems_; }
@@ -75,11 +125,25 @@ class RunContext {
   struct StoredPoint {
     Row row;
     std::vector<std::string> metrics;  // its metric rows as JSON lines
+    std::string line;                  // as stored, for points read from another file
   };
+  // Reads a points file into finished_points_ (kept: `own` points.jsonl, others: `elsewhere_`);
+  // returns whether every point has its metric rows. Damaged lines are dropped from `own`.
+  bool load_points(const std::string& file, bool own);
+  // The row of a finished point, with its metric rows replayed.
+  Row reuse(const std::string& key, StoredPoint& point, Progress* bar);
+
   std::map<std::string, StoredPoint> finished_points_;
+  std::set<std::string> elsewhere_;  // finished points not (yet) in this run's points.jsonl
   std::vector<std::string>* point_metrics_ = nullptr;  // the metrics of the point being computed
   int reused_points_ = 0;
+  PointShare* share_ = nullptr;
+  bool adopt_ = false, skip_plots_ = false, point_failed_ = false;
+  std::set<std::string> pending_;
 };
+
+// A pending row (see RunContext::share_points) is a row whose one field is this; its value is the key.
+extern const char kPendingField[];
 
 // A sweep row without the field asked for, or with a field of another type: a bug when the row was
 // just computed, damage when it was read back from points.jsonl (the runner then reports a
@@ -89,7 +153,7 @@ class SweepRowError : public InternalError {
   using InternalError::InternalError;
 };
 
-// The `key` field of a sweep row; SweepRowError if it is missing.
+// The `key` field of a sweep row; SweepRowError if it is missing, PointPending if the row is pending.
 const Value& row_value(const Row& row, const std::string& key);
 // The `key` field of a sweep row as a number; SweepRowError if it is missing or not a number.
 double row_number(const Row& row, const std::string& key);

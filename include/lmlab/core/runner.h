@@ -30,6 +30,13 @@ struct RunOptions {
   bool quick = false;
   std::string out_root = "runs";  // runs go to <out_root>/<name>/<timestamp>-s<seed>/
   std::string resume_dir;         // --resume: continue this run instead of starting one
+  // lmlab run on several ranks: the share of the sweep points (run.h) and this process's rank. Rank 0
+  // makes or resumes the run. Another rank helps with the points of rank 0's run `resume_dir`: it
+  // works in <run>/ranks/rank<R>/ (its log and the points it computed), draws no plots and writes
+  // no summary; its RunOutcome counts no claims.
+  PointShare* share = nullptr;
+  int rank = 0;
+  std::function<void(const std::string& dir)> started;  // called once the run directory exists
 };
 
 struct RunOutcome {
@@ -44,7 +51,10 @@ struct RunOutcome {
 Config resolve_config(const ExperimentDef& def, const RunOptions& options);
 
 // Runs the experiment. Errors inside the body are recorded (FAILED, summary status "failed") and
-// rethrown; what was written before is kept.
+// rethrown; what was written before is kept, and so is the cause of a kill by SIGTERM, SIGINT or
+// SIGHUP (FAILED). The finished points of a run on several ranks, in <run>/ranks/, are reused by a
+// resumed run, whatever the number of ranks. With a share the body runs in passes until no row is
+// pending (run.h).
 RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options);
 
 // The outcome of a run read back from its summary.json (a run another process made).

@@ -6,9 +6,12 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include <torch/csrc/distributed/c10d/Store.hpp>
+
+#include "lmlab/core/run.h"
 
 namespace lmlab {
 
@@ -17,6 +20,7 @@ struct World {
   std::string master_addr;  // "" for one process
   int master_port = 0;
   bool agent_store = false;  // torchrun's agent serves the store at MASTER_ADDR:MASTER_PORT
+  int restart = 0;           // torchrun's TORCHELASTIC_RESTART_COUNT: the store outlives a restart
 
   bool distributed() const { return size > 1; }
   // "one process" or "rank 1 of 2 (local rank 1), store 127.0.0.1:29500 served by torchrun's agent".
@@ -31,5 +35,9 @@ World world_from_env();
 // The store every rank of `world` shares (world.distributed() must hold); DataError naming the
 // address when it cannot be reached within `timeout`.
 c10::intrusive_ptr<c10d::Store> connect_store(const World& world, std::chrono::milliseconds timeout);
+
+// The sweep points of one run shared through `store` under keys that start with `prefix` (one
+// prefix per run): a claim is a counter, a finished point its stored line, a failure its message.
+std::unique_ptr<PointShare> store_point_share(c10::intrusive_ptr<c10d::Store> store, std::string prefix, int rank);
 
 }  // namespace lmlab
