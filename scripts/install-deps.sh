@@ -7,9 +7,11 @@ set -euo pipefail
 # libopenblas0-openmp: OpenBLAS built on OpenMP, so its threads are LibTorch's own pool; lmlab's
 # programs load it instead of the system's choice (CMakeLists.txt, LMLAB_OPENMP_BLAS). Installing
 # it leaves Debian's default (the pthread build, higher priority) as it is for other programs.
+# libgloo-dev: the headers of Gloo, the collective library LibTorch's ProcessGroupGloo (linked into
+# libtorch_cpu) is built on; data-parallel training includes them (docs/distributed.md).
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
-  libtorch-dev libopenblas0-pthread libopenblas0-openmp
+  libtorch-dev libopenblas0-pthread libopenblas0-openmp libgloo-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev zlib1g-dev
   gnuplot-nox
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -29,6 +29,7 @@
 #include "lmlab/core/report.h"
 #include "lmlab/core/run_dirs.h"
 #include "lmlab/core/world.h"
+#include "lmlab/train/data_parallel.h"
 #include "lmlab/privacy/rdp_accountant.h"
 #include "registry.h"
 
@@ -80,14 +81,15 @@ int report_comparison(const Comparison& c, const std::string& html_path) {
 
 // Runs the experiments one after another in this process; one that fails is reported and the
 // others still run. Returns the first failure's exit code.
-// Runs `def` as one rank of `world`, sharing its sweep points through `store` under `prefix`
-// (RunOptions::share): rank 0 makes the run directory and passes its name on; every rank reports in
-// the store when it is done, and rank 0 waits for all, so that no rank is left without the store.
+// Runs `def` as one rank of `world`: with `share_points` its sweep points are shared out through
+// `store` under `prefix` (RunOptions::share), otherwise every rank runs every point (data-parallel
+// training). Rank 0 makes the run directory and passes its name on; every rank reports in the
+// store when it is done, and rank 0 waits for all, so that no rank is left without the store.
 RunOutcome run_shared(const ExperimentDef& def, RunOptions options, const World& world,
-                      const c10::intrusive_ptr<c10d::Store>& store_ptr, const std::string& prefix) {
+                      const c10::intrusive_ptr<c10d::Store>& store_ptr, bool share_points, const std::string& prefix) {
   c10d::Store& store = *store_ptr;
   const std::unique_ptr<PointShare> share = store_point_share(store_ptr, prefix, world.rank);
-  options.share = share.get();
+  if (share_points) options.share = share.get();
   options.rank = world.rank;
   const std::string dir_key = prefix + "dir";
   auto put = [&](const std::string& key, const std::string& text) {
@@ -124,18 +126,19 @@ RunOutcome run_shared(const ExperimentDef& def, RunOptions options, const World&
 
 // Runs the experiments one after another in this process; on several ranks (torchrun, srun) each
 // run's sweep points are shared out across them.
-int cmd_run(const std::vector<std::string>& names, const RunOptions& options, const World& world) {
+int cmd_run(const std::vector<std::string>& names, const RunOptions& options, const World& world, bool data_parallel) {
   std::vector<const ExperimentDef*> defs;
   for (const std::string& name : names) defs.push_back(&find_experiment(name));  // all known before any runs
   // A week: rank 0 waits in the store for the others' last point.
   const c10::intrusive_ptr<c10d::Store> store =
       world.distributed() ? connect_store(world, std::chrono::hours(24 * 7)) : c10::intrusive_ptr<c10d::Store>();
+  if (store && data_parallel) set_data_parallel_group(std::make_shared<DataParallelGroup>(world, store));
   int code = 0;
   for (size_t i = 0; i < defs.size(); ++i) {
     const ExperimentDef& def = *defs[i];
     try {
       const RunOutcome out =
-          store ? run_shared(def, options, world, store,
+          store ? run_shared(def, options, world, store, !data_parallel,
                              "lmlab/" + std::to_string(world.restart) + "/run/" + std::to_string(i) + "/")
                 : run_experiment(def, options);
       if (world.rank != 0) {
@@ -452,6 +455,10 @@ int main(int argc, char** argv) {
   CLI::Option* run_out = run->add_option("--out", options.out_root, "Root directory for runs")->capture_default_str();
   run->add_option("--max-memory", max_memory, memory_help);
   run->add_option("--resume", resume, "Continue an interrupted sweep run in this directory")->check(CLI::ExistingDirectory);
+  bool data_parallel = false;
+  run->add_flag("--data-parallel", data_parallel,
+                "Under torchrun or srun: train each model on all ranks together (sharded batches, gradients averaged) "
+                "instead of sharing the sweep points out");
 
   RunOptions rep_options;
   rep_options.threads = default_threads();
@@ -534,7 +541,9 @@ int main(int argc, char** argv) {
         options.threads = std::max(1, default_threads() / world.local_size);
       LMLAB_CHECK(names.size() == 1 || (options.sets.empty() && options.config_file.empty() && resume.empty()),
                   UsageError, "--set, --config and --resume apply to one experiment; run the experiments one at a time");
-      return cmd_run(names, options, world);
+      if (data_parallel && !world.distributed())
+        std::printf("note: --data-parallel on one process has no other rank to share a batch with\n");
+      return cmd_run(names, options, world, data_parallel);
     }
     rep_options.quick = !full;
     rep_options.seed = parse_seed(rep_seed);

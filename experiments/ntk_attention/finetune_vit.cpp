@@ -29,6 +29,7 @@
 #include "lmlab/data/fashion_mnist.h"
 #include "lmlab/models/parameters.h"
 #include "lmlab/models/vit.h"
+#include "lmlab/train/data_parallel.h"
 #include "lmlab/train/step_memory.h"
 #include "ntk_attention/finetune_methods.h"
 #include "registry.h"
@@ -61,15 +62,23 @@ double train(ViT& model, const ImageDataset& ds, int64_t epochs, int64_t batch, 
   for (const auto& p : model->parameters())
     if (p.requires_grad()) params.push_back(p);
   torch::optim::Adam opt(params, torch::optim::AdamOptions(lr));
+  const std::unique_ptr<DataParallel> parallel = data_parallel_replica(params, model->buffers());  // --data-parallel
   torch::Generator gen = make_generator(seed);
   const auto start = std::chrono::steady_clock::now();
   for (int64_t epoch = 0; epoch < epochs; ++epoch) {
     const auto order = torch::randperm(ds.size(), gen, torch::kLong);
     for (int64_t b = 0; b * batch < ds.size(); ++b) {
-      const auto idx = order.slice(0, b * batch, (b + 1) * batch);
+      auto idx = order.slice(0, b * batch, (b + 1) * batch);
+      double weight = 1;  // of this rank's mean loss (lmlab/train/data_parallel.h)
+      if (parallel) {
+        const DataParallelGroup::Shard s = parallel->prepare_forward(idx.size(0));
+        idx = idx.slice(0, s.first, s.last);
+        weight = s.weight;
+      }
       const auto loss = torch::cross_entropy_loss(model->forward(ds.images.index_select(0, idx)), ds.labels.index_select(0, idx));
       opt.zero_grad();
-      loss.backward();
+      if (parallel) parallel->prepare_backward();
+      (weight == 1 ? loss : loss * weight).backward();
       opt.step();
     }
   }

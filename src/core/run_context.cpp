@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -16,7 +17,34 @@ namespace lmlab {
 
 namespace {
 const char kPointsFile[] = "points.jsonl";
+
+// `line` with every byte that is not part of valid UTF-8 written as \xNN: sampled text can hold any
+// byte, and a reader of the log (torchrun's, which echoes each rank's output) may decode it.
+std::string valid_utf8(const std::string& line) {
+  std::string out;
+  for (size_t i = 0; i < line.size();) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool ok = n > 0 && i + n <= line.size() && (c < 0xC0 || c >= 0xC2) && c <= 0xF4;
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(line[i + k]) >> 6) == 0x2;
+    if (ok && n > 2) {  // no overlong forms, surrogates or code points past U+10FFFF
+      const auto d = static_cast<unsigned char>(line[i + 1]);
+      ok = !(c == 0xE0 && d < 0xA0) && !(c == 0xED && d >= 0xA0) && !(c == 0xF0 && d < 0x90) && !(c == 0xF4 && d >= 0x90);
+    }
+    if (ok) {
+      out.append(line, i, n);
+      i += n;
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+      ++i;
+    }
+  }
+  return out;
 }
+
+}  // namespace
 
 RunContext::RunContext(std::string dir, Config config, uint64_t seed, bool quick)
     : dir_(std::move(dir)), config_(std::move(config)), seed_(seed), quick_(quick) {
@@ -66,7 +94,8 @@ void RunContext::share_points(PointShare* share, bool adopt) {
 
 std::string RunContext::path(const std::string& file) const { return dir_ + "/" + file; }
 
-void RunContext::log(const std::string& line) {
+void RunContext::log(const std::string& text) {
+  const std::string line = valid_utf8(text);
   std::cout << line << std::endl;
   append_line(path("log.txt"), line);
 }

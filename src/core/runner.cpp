@@ -236,8 +236,7 @@ std::vector<std::string> other_points_files(const std::string& dir, const std::s
 
 RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
   const bool helper = options.rank > 0;
-  LMLAB_ASSERT(!helper || (options.share != nullptr && !options.resume_dir.empty()),
-               "a helper rank needs the share and rank 0's run directory");
+  LMLAB_ASSERT(!helper || !options.resume_dir.empty(), "a helper rank needs rank 0's run directory");
   std::string dir;
   Config config;
   uint64_t seed = options.seed;
@@ -249,8 +248,8 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
     const Manifest m = read_manifest(dir);
     LMLAB_CHECK(m.experiment == def.name, UsageError, "--resume ", dir, " is a run of '", m.experiment,
                 "', not of '", def.name, "'");
-    if (helper && !m.sweep) return RunOutcome{dir, 0, 0, {}};  // no points to share: rank 0 runs it alone
-    LMLAB_CHECK(m.sweep, UsageError, "--resume ", dir, ": '", def.name,
+    if (helper && !m.sweep && options.share) return RunOutcome{dir, 0, 0, {}};  // no points to share: rank 0 runs it alone
+    LMLAB_CHECK(m.sweep || helper, UsageError, "--resume ", dir, ": '", def.name,
                 "' is not a sweep, so there are no finished points to keep; start a new run");
     seed = m.seed;
     quick = m.quick;
@@ -301,7 +300,8 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
   std::unique_ptr<RunContext> ctx = pass();
   ctx->log("lmlab run " + def.name + (quick ? " (quick)" : "") + " seed " + std::to_string(seed) +
            " threads " + std::to_string(at::get_num_threads()) + " -> " + dir +
-           (helper ? " (rank " + std::to_string(options.rank) + ": sharing its sweep points)" : ""));
+           (helper ? " (rank " + std::to_string(options.rank) + (options.share ? ": sharing its sweep points)" : ": data-parallel)")
+                  : ""));
   if (!thread_note.empty()) ctx->log(thread_note);
 
   const std::string started = utc_time(std::time(nullptr), "%Y-%m-%dT%H:%M:%SZ");

@@ -50,6 +50,7 @@ DPSGD::DPSGD(std::vector<std::string> names, std::vector<torch::Tensor> params, 
       params_.push_back(params[k]);
     }
   LMLAB_CHECK(!params_.empty(), UsageError, "DP-SGD: the model has no trainable parameter");
+  if (const auto& group = data_parallel_group(); group != nullptr && group->size() > 1) group_ = group;
   // The per-example gradients [B, P] and their clipped copy, at the expected batch B = q N.
   double parameters = 0;
   for (const auto& p : params_) parameters += double(p.numel());
@@ -82,7 +83,11 @@ DPSGD::DPSGD(torch::nn::Module& model, optim::LrAdapter& optimizer, DPSGDOptions
     : DPSGD(model, [&optimizer] { optimizer.step(); }, std::move(options)) {}
 
 torch::Tensor DPSGD::sample_batch() {
-  return (torch::rand({options_.dataset_size()}, sampling_, torch::kDouble) < options_.sample_rate()).nonzero().reshape(-1);
+  const torch::Tensor all =
+      (torch::rand({options_.dataset_size()}, sampling_, torch::kDouble) < options_.sample_rate()).nonzero().reshape(-1);
+  if (!group_) return all;
+  const DataParallelGroup::Shard s = group_->shard(all.size(0));
+  return all.slice(0, s.first, s.last);
 }
 
 DPStepStats DPSGD::step(const torch::Tensor& losses) {
@@ -115,13 +120,31 @@ DPStepStats DPSGD::step(const torch::Tensor& losses) {
   }
   {
     torch::NoGradGuard no_grad;
-    const double std = options_.noise_multiplier() * options_.max_grad_norm();
-    const double expected = options_.sample_rate() * static_cast<double>(options_.dataset_size());
+    std::vector<torch::Tensor> summed;
     for (auto& p : params_) {
       auto it = sums.find(p.unsafeGetTensorImpl());
-      const torch::Tensor sum = it == sums.end() ? torch::zeros_like(p) : it->second;
-      p.mutable_grad() = add_gaussian_noise(sum, std, noise_) / expected;
+      summed.push_back(it == sums.end() ? torch::zeros_like(p) : it->second);
     }
+    if (group_) {  // the global clipped sum and statistics, in one allreduce each
+      std::vector<torch::Tensor> parts;
+      for (const auto& t : summed) parts.push_back(t.reshape(-1));
+      torch::Tensor flat = torch::cat(parts);
+      group_->allreduce_sum(flat);
+      int64_t at = 0;
+      for (auto& t : summed) {
+        t = flat.slice(0, at, at + t.numel()).view_as(t);
+        at += t.numel();
+      }
+      torch::Tensor counts = torch::tensor({static_cast<double>(stats.batch), stats.mean_norm * stats.batch,
+                                            stats.clipped_fraction * stats.batch}, torch::kDouble);
+      group_->allreduce_sum(counts);
+      stats.batch = static_cast<int64_t>(counts[0].item<double>());
+      stats.mean_norm = stats.batch > 0 ? counts[1].item<double>() / stats.batch : 0;
+      stats.clipped_fraction = stats.batch > 0 ? counts[2].item<double>() / stats.batch : 0;
+    }
+    const double std = options_.noise_multiplier() * options_.max_grad_norm();
+    const double expected = options_.sample_rate() * static_cast<double>(options_.dataset_size());
+    for (size_t k = 0; k < params_.size(); ++k) params_[k].mutable_grad() = add_gaussian_noise(summed[k], std, noise_) / expected;
   }
   base_step_();
   steps_ = step_no;

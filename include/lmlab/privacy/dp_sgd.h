@@ -9,6 +9,12 @@
 // subsampled-Gaussian step to an RDP accountant (rdp_accountant.h).
 // Deviation: noise is added to every trainable parameter of the module, including ones the batch
 // did not reach (their gradient is then noise alone), as the algorithm states it on the full theta.
+//
+// Data-parallel (data_parallel_group(), lmlab run --data-parallel): every rank draws the same
+// global sample L and takes its share of it (sample_batch); the clipped sums are summed across
+// ranks, and the noise is drawn once per global step: from the same stream on every rank, so each
+// adds the same draw to the same global sum. The accountant sees the global rate q; W ranks take
+// the steps of one process, up to the order of the float sums.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +27,7 @@
 #include "lmlab/optim/lr_adapter.h"
 #include "lmlab/optim/step_wrapper.h"
 #include "lmlab/privacy/rdp_accountant.h"
+#include "lmlab/train/data_parallel.h"
 
 namespace lmlab::privacy {
 
@@ -55,10 +62,12 @@ class DPSGD {
   DPSGD(std::vector<std::string> names, std::vector<torch::Tensor> params, std::function<void()> base_step,
         DPSGDOptions options);
 
-  // The next Poisson sample: indices into [0, N) as int64 [|L|], possibly empty.
+  // The next Poisson sample: indices into [0, N) as int64 [|L|], possibly empty; data-parallel,
+  // this rank's share of the global sample.
   torch::Tensor sample_batch();
 
-  // One private step. `losses` [|L|]: the per-example losses of the sampled batch (not their mean);
+  // One private step. `losses` [|L|]: the per-example losses of the sampled batch (not their mean;
+  // data-parallel, of this rank's share);
   // undefined or empty for an empty sample. DataError naming the step, the example and the
   // parameter when a per-example gradient is NaN or infinite; nothing is changed then.
   DPStepStats step(const torch::Tensor& losses);
@@ -75,6 +84,7 @@ class DPSGD {
   DPSGDOptions options_;
   torch::Generator sampling_, noise_;
   int64_t steps_ = 0;
+  std::shared_ptr<DataParallelGroup> group_;  // null in one process
 };
 
 // sum_i min(1, C / (||g_i|| + 1e-6)) g_i per parameter, for per-example gradients G [B, *P] with

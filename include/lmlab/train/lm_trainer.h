@@ -6,6 +6,11 @@
 // zero_grad, backward, optimizer step (AdamW unless LMTrainOptions::optimizer says otherwise) at
 // lm_learning_rate(step). A loss that is NaN or infinite stops training with a DataError naming
 // the step and the first parameter whose gradient is not finite.
+//
+// Under data_parallel_group() (lmlab run --data-parallel on several ranks) each rank trains on its
+// shard of the same global batch and the gradients are averaged across ranks
+// (lmlab/train/data_parallel.h): W ranks take the steps of one process with the same batch, and
+// step() returns the global batch's loss.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +21,7 @@
 
 #include "lmlab/data/text_batcher.h"
 #include "lmlab/models/gpt.h"
+#include "lmlab/train/data_parallel.h"
 #include "lmlab/train/train_optimizer.h"
 
 namespace lmlab {
@@ -56,6 +62,7 @@ class LMTrainer {
   GPT model_;
   LMTrainOptions options_;
   std::unique_ptr<TrainOptimizer> optimizer_;
+  std::unique_ptr<DataParallel> parallel_;  // null in one process
   torch::Generator generator_;
   int64_t step_ = 0, tokens_ = 0;
 };
