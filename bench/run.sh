@@ -32,6 +32,7 @@ THREADS=(1 2)
 names=()
 for src in bench/*_bench.cpp; do
   name=$(basename "$src" .cpp)
+  if [[ $name == allreduce_bench ]]; then continue; fi  # several ranks: bench/distributed.sh
   if [[ -n "${BENCHES:-}" && " $BENCHES " != *" ${name%_bench} "* ]]; then continue; fi
   if [[ ! -x "$BUILD/$name" ]]; then
     echo "bench/run.sh: $BUILD/$name not found; build the benchmarks with \`make bench\`" \
