@@ -91,6 +91,7 @@ RunOutcome run_shared(const ExperimentDef& def, RunOptions options, const World&
   const std::unique_ptr<PointShare> share = store_point_share(store_ptr, prefix, world.rank);
   if (share_points) options.share = share.get();
   options.rank = world.rank;
+  options.helper = world.rank != 0;
   const std::string dir_key = prefix + "dir";
   auto put = [&](const std::string& key, const std::string& text) {
     store.set(key, std::vector<uint8_t>(text.begin(), text.end()));
@@ -303,27 +304,64 @@ ReproduceTally run_in_process(const std::vector<const ExperimentDef*>& selected,
 
 // This rank's share of a reproduction across the ranks of `world` (torchrun, srun): each rank takes
 // the next group of experiments (process_groups' order, longest first) from a counter in the store,
-// so a long experiment does not hold the other ranks idle, and runs it in this process. Each rank
-// adds its tally to the store; rank 0 waits for every rank and returns the totals, the others their
-// own.
+// so a long experiment does not hold the other ranks idle, and runs it in this process, sharing its
+// sweep points under the experiment's prefix. Once no group is left, the rank helps with the points
+// of the experiments still running, longest first. Each rank adds its tally to the store; rank 0
+// waits for every rank and returns the totals, the others their own.
 ReproduceTally run_across_ranks(const std::vector<const ExperimentDef*>& selected, const RunOptions& options,
-                                const World& world, c10d::Store& store) {
+                                const World& world, const c10::intrusive_ptr<c10d::Store>& store) {
   const std::vector<std::vector<const ExperimentDef*>> groups = process_groups(selected);
+  const std::string base = "lmlab/" + std::to_string(world.restart) + "/reproduce/";
+  auto prefix = [&](const ExperimentDef& def) { return base + "run/" + def.name + "/"; };
+  auto text = [&](const std::string& key) {
+    const std::vector<uint8_t> v = store->get(key);
+    return std::string(v.begin(), v.end());
+  };
+  auto put = [&](const std::string& key, const std::string& value) {
+    store->set(key, std::vector<uint8_t>(value.begin(), value.end()));
+  };
   ReproduceTally mine;
-  for (int64_t i; (i = store.add("lmlab/reproduce/next", 1) - 1) < static_cast<int64_t>(groups.size());)
+  for (int64_t i; (i = store->add(base + "next", 1) - 1) < static_cast<int64_t>(groups.size());)
     for (const ExperimentDef* def : groups[static_cast<size_t>(i)]) {
       std::printf("== rank %d: %s\n", world.rank, def->name.c_str());
       std::fflush(stdout);
-      run_one(*def, options, mine);
+      const std::unique_ptr<PointShare> share = store_point_share(store, prefix(*def), world.rank);
+      RunOptions o = options;
+      o.share = share.get();
+      o.rank = world.rank;
+      o.started = [&](const std::string& dir) { put(prefix(*def) + "dir", "dir:" + dir); };
+      const int failed = mine.failed_runs;
+      run_one(*def, o, mine);
+      if (mine.failed_runs > failed && !store->check({prefix(*def) + "dir"})) put(prefix(*def) + "dir", "failed");
+      put(prefix(*def) + "done", "1");
     }
-  store.add("lmlab/reproduce/failed", mine.failed_runs);
-  store.add("lmlab/reproduce/claims", mine.claims);
-  store.add("lmlab/reproduce/passed", mine.passed);
-  store.add("lmlab/reproduce/finished", 1);
+  for (const auto& group : groups)
+    for (const ExperimentDef* def : group) {
+      if (store->check({prefix(*def) + "done"})) continue;
+      const std::string dir = text(prefix(*def) + "dir");  // waits until its rank has made it
+      if (dir.rfind("dir:", 0) != 0 || store->check({prefix(*def) + "done"})) continue;
+      std::printf("== rank %d: helping with %s\n", world.rank, def->name.c_str());
+      std::fflush(stdout);
+      const std::unique_ptr<PointShare> share = store_point_share(store, prefix(*def), world.rank);
+      RunOptions o = options;
+      o.share = share.get();
+      o.rank = world.rank;
+      o.helper = true;
+      o.resume_dir = dir.substr(4);
+      try {
+        run_experiment(*def, o);
+      } catch (const std::exception& e) {  // the experiment's own rank reports it
+        std::fprintf(stderr, "rank %d: helping with %s: %s\n", world.rank, def->name.c_str(), e.what());
+      }
+    }
+  store->add(base + "failed", mine.failed_runs);
+  store->add(base + "claims", mine.claims);
+  store->add(base + "passed", mine.passed);
+  store->add(base + "finished", 1);
   if (world.rank != 0) return mine;
-  while (store.add("lmlab/reproduce/finished", 0) < world.size) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  return {static_cast<int>(store.add("lmlab/reproduce/failed", 0)), static_cast<int>(store.add("lmlab/reproduce/claims", 0)),
-          static_cast<int>(store.add("lmlab/reproduce/passed", 0))};
+  while (store->add(base + "finished", 0) < world.size) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  return {static_cast<int>(store->add(base + "failed", 0)), static_cast<int>(store->add(base + "claims", 0)),
+          static_cast<int>(store->add(base + "passed", 0))};
 }
 
 int cmd_reproduce(RunOptions options, const std::string& only, std::string out_dir, const BaselineOptions& baseline,
@@ -345,14 +383,15 @@ int cmd_reproduce(RunOptions options, const std::string& only, std::string out_d
   if (world.distributed()) {
     // A week: rank 0 waits in the store for the others' last experiment.
     const c10::intrusive_ptr<c10d::Store> store = connect_store(world, std::chrono::hours(24 * 7));
+    const std::string out_key = "lmlab/" + std::to_string(world.restart) + "/reproduce/out";
     if (world.rank == 0) {  // every rank writes into rank 0's directory (its default name has a time in it)
-      store->set("lmlab/reproduce/out", std::vector<uint8_t>(out_dir.begin(), out_dir.end()));
+      store->set(out_key, std::vector<uint8_t>(out_dir.begin(), out_dir.end()));
     } else {
-      const std::vector<uint8_t> dir = store->get("lmlab/reproduce/out");
+      const std::vector<uint8_t> dir = store->get(out_key);
       out_dir.assign(dir.begin(), dir.end());
     }
     options.out_root = out_dir;
-    tally = run_across_ranks(selected, options, world, *store);
+    tally = run_across_ranks(selected, options, world, store);
     if (world.rank != 0) {
       std::printf("rank %d: %d of its experiments failed to run; rank 0 writes the report in %s\n", world.rank,
                   tally.failed_runs, out_dir.c_str());

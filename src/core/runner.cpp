@@ -235,8 +235,8 @@ std::vector<std::string> other_points_files(const std::string& dir, const std::s
 }  // namespace
 
 RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
-  const bool helper = options.rank > 0;
-  LMLAB_ASSERT(!helper || !options.resume_dir.empty(), "a helper rank needs rank 0's run directory");
+  const bool helper = options.helper;
+  LMLAB_ASSERT(!helper || !options.resume_dir.empty(), "a helper needs the run's directory");
   std::string dir;
   Config config;
   uint64_t seed = options.seed;
@@ -248,7 +248,7 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
     const Manifest m = read_manifest(dir);
     LMLAB_CHECK(m.experiment == def.name, UsageError, "--resume ", dir, " is a run of '", m.experiment,
                 "', not of '", def.name, "'");
-    if (helper && !m.sweep && options.share) return RunOutcome{dir, 0, 0, {}};  // no points to share: rank 0 runs it alone
+    if (helper && !m.sweep && options.share) return RunOutcome{dir, 0, 0, {}};  // no points to share: one rank runs it
     LMLAB_CHECK(m.sweep || helper, UsageError, "--resume ", dir, ": '", def.name,
                 "' is not a sweep, so there are no finished points to keep; start a new run");
     seed = m.seed;
@@ -293,7 +293,7 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
     seed_everything(seed);
     auto ctx = std::make_unique<RunContext>(work, config, seed, quick);
     for (const std::string& file : other_points_files(dir, work)) ctx->reuse_points_from(file);
-    ctx->share_points(options.share, !helper);  // rank 0 adopts the points of other ranks' files too
+    ctx->share_points(options.share, !helper);  // the run's own rank adopts the points of the others' files too
     if (helper) ctx->skip_plots();
     return ctx;
   };
@@ -340,8 +340,8 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
       wait_for(ctx->pending());
       continue;
     }
-    // Rank 0 passes again for the points still pending, to store them and write the results with them;
-    // a helper leaves them to rank 0.
+    // The run's own rank passes again for the points still pending, to store them and write the
+    // results with them; a helper leaves them to it.
     if (ctx->pending().empty() || helper) break;
     wait_for(ctx->pending());
   }

@@ -97,9 +97,12 @@ pid_t rank_pid(int rank, const std::string& port) {
 
 }  // namespace
 
-// reproduce shares whole experiments out: the same claims as one process with the same seed and threads.
+// reproduce shares experiments out, and a rank with none left helps with the points of one still
+// running (here the long sparse_attention.gaussian): the same claims as one process with the same
+// seed and threads.
 TEST_F(Distributed, ReproduceOnTwoRanksMatchesOneProcess) {
-  const std::string only = std::string("--only '") + kSweep + ",copyright.softmax_regression,foundation.fmnist_mlp'";
+  const std::string only = std::string("--only '") + kSweep +
+                           ",copyright.softmax_regression,foundation.fmnist_mlp,sparse_attention.gaussian'";
   Result one = lmlab("reproduce " + only + " --seed 5 --threads 1 --jobs 1 --out one");
   ASSERT_EQ(one.code, 0) << one.output;
   Result two = torchrun("reproduce " + only + " --seed 5 --threads 1 --out two");
@@ -107,9 +110,12 @@ TEST_F(Distributed, ReproduceOnTwoRanksMatchesOneProcess) {
   EXPECT_NE(two.output.find("== rank 1: "), std::string::npos) << "both ranks took experiments\n" << two.output;
   EXPECT_NE(two.output.find("== rank 0: "), std::string::npos) << two.output;
   EXPECT_NE(two.output.find("rank 0 writes the report in two"), std::string::npos) << two.output;
-  expect_same_claims("one", "two", 5);
-  for (const char* name : {kSweep, "copyright.softmax_regression", "foundation.fmnist_mlp"})
+  expect_same_claims("one", "two", 8);
+  for (const char* name : {kSweep, "copyright.softmax_regression", "foundation.fmnist_mlp", "sparse_attention.gaussian"})
     EXPECT_TRUE(fs::exists(only_run(dir_ / "two" / name) / "summary.json")) << name << ": each ran once";
+  // gaussian, the longest, goes first to one rank; the other runs the rest (a few seconds), then helps.
+  EXPECT_NE(two.output.find("helping with sparse_attention.gaussian"), std::string::npos) << two.output;
+  EXPECT_NE(two.output.find("finished its share"), std::string::npos) << two.output;
 
   Result bad = lmlab("info", "WORLD_SIZE=2");
   EXPECT_EQ(bad.code, 2) << bad.output;

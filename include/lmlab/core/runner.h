@@ -30,12 +30,13 @@ struct RunOptions {
   bool quick = false;
   std::string out_root = "runs";  // runs go to <out_root>/<name>/<timestamp>-s<seed>/
   std::string resume_dir;         // --resume: continue this run instead of starting one
-  // lmlab run on several ranks: the share of the sweep points (run.h) and this process's rank. Rank 0
-  // makes or resumes the run. Another rank helps with the points of rank 0's run `resume_dir`: it
-  // works in <run>/ranks/rank<R>/ (its log and the points it computed), draws no plots and writes
-  // no summary; its RunOutcome counts no claims.
+  // A run on several ranks: the share of the sweep points (run.h, null for data-parallel training)
+  // and this process's rank. One rank makes or resumes the run; a `helper` helps with the points of
+  // that rank's run `resume_dir`: it works in <run>/ranks/rank<R>/ (its log and the points it
+  // computed), draws no plots and writes no summary; its RunOutcome counts no claims.
   PointShare* share = nullptr;
   int rank = 0;
+  bool helper = false;
   std::function<void(const std::string& dir)> started;  // called once the run directory exists
 };
 
