@@ -114,6 +114,7 @@ void RunContext::result(const std::string& key, const Value& value) { results_[k
 
 void RunContext::claim(const Claim& c) {
   claims_.push_back(c);
+  if (helper_) return;
   std::ostringstream os;
   os << "claim " << c.id << ": " << (c.passed ? "PASS" : "FAIL") << "  measured " << c.measured << " "
      << comparator_symbol(c.comparator) << " " << c.threshold << "  (" << c.statement << ")";
@@ -121,7 +122,7 @@ void RunContext::claim(const Claim& c) {
 }
 
 void RunContext::plot(const LinePlot& p, const std::string& name) {
-  if (skip_plots_) return;
+  if (helper_) return;
   try {
     save_plot_data(p, path(name));
     render_line_plot(p, path(name));
@@ -132,7 +133,7 @@ void RunContext::plot(const LinePlot& p, const std::string& name) {
 }
 
 void RunContext::plot(const ImageGrid& g, const std::string& name) {
-  if (skip_plots_) return;
+  if (helper_) return;
   try {
     render_image_grid(g, path(name));
   } catch (const std::exception& e) {

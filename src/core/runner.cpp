@@ -294,7 +294,7 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
     auto ctx = std::make_unique<RunContext>(work, config, seed, quick);
     for (const std::string& file : other_points_files(dir, work)) ctx->reuse_points_from(file);
     ctx->share_points(options.share, !helper);  // the run's own rank adopts the points of the others' files too
-    if (helper) ctx->skip_plots();
+    if (helper) ctx->act_as_helper();
     return ctx;
   };
   std::unique_ptr<RunContext> ctx = pass();

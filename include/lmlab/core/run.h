@@ -105,8 +105,9 @@ class RunContext {
   // True once a point failed: its compute threw here, or the share says it failed elsewhere. Such
   // an error is real, not an effect of reading a pending row.
   bool point_failed() const { return point_failed_; }
-  // Plots are left to another rank: plot() draws nothing.
-  void skip_plots() { skip_plots_ = true; }
+  // A helper of another rank's run: plot() draws nothing and claims are recorded without a log
+  // line; the run's own rank draws and reports them.
+  void act_as_helper() { helper_ = true; }
 
   const std::map<std::string, Value>& results() const { return results_; }
   const std::vector<Claim>& claims() const { return claims_; }
@@ -138,7 +139,7 @@ class RunContext {
   std::vector<std::string>* point_metrics_ = nullptr;  // the metrics of the point being computed
   int reused_points_ = 0;
   PointShare* share_ = nullptr;
-  bool adopt_ = false, skip_plots_ = false, point_failed_ = false;
+  bool adopt_ = false, helper_ = false, point_failed_ = false;
   std::set<std::string> pending_;
 };
 
