@@ -79,8 +79,6 @@ int report_comparison(const Comparison& c, const std::string& html_path) {
   return c.verdicts_changed() ? static_cast<int>(ExitCode::VerdictChanged) : 0;
 }
 
-// Runs the experiments one after another in this process; one that fails is reported and the
-// others still run. Returns the first failure's exit code.
 // Runs `def` as one rank of `world`: with `share_points` its sweep points are shared out through
 // `store` under `prefix` (RunOptions::share), otherwise every rank runs every point (data-parallel
 // training). Rank 0 makes the run directory and passes its name on; every rank reports in the
@@ -93,9 +91,6 @@ RunOutcome run_shared(const ExperimentDef& def, RunOptions options, const World&
   options.rank = world.rank;
   options.helper = world.rank != 0;
   const std::string dir_key = prefix + "dir";
-  auto put = [&](const std::string& key, const std::string& text) {
-    store.set(key, std::vector<uint8_t>(text.begin(), text.end()));
-  };
   bool announced = false;
   auto done = [&] {
     store.add(prefix + "done", 1);
@@ -104,10 +99,9 @@ RunOutcome run_shared(const ExperimentDef& def, RunOptions options, const World&
   };
   try {
     if (world.rank == 0) {
-      options.started = [&](const std::string& dir) { put(dir_key, "dir:" + dir), announced = true; };
+      options.started = [&](const std::string& dir) { set_text(store, dir_key, "dir:" + dir), announced = true; };
     } else {
-      const std::vector<uint8_t> got = store.get(dir_key);  // waits for rank 0
-      const std::string text(got.begin(), got.end());
+      const std::string text = get_text(store, dir_key);  // waits for rank 0
       if (text.rfind("dir:", 0) != 0) {
         std::printf("rank %d: %s: rank 0 did not start the run (%s)\n", world.rank, def.name.c_str(), text.c_str());
         done();
@@ -119,14 +113,15 @@ RunOutcome run_shared(const ExperimentDef& def, RunOptions options, const World&
     done();
     return out;
   } catch (const std::exception& e) {
-    if (world.rank == 0 && !announced) put(dir_key, std::string("error: ") + e.what());
+    if (world.rank == 0 && !announced) set_text(store, dir_key, std::string("error: ") + e.what());
     done();
     throw;
   }
 }
 
-// Runs the experiments one after another in this process; on several ranks (torchrun, srun) each
-// run's sweep points are shared out across them.
+// Runs the experiments one after another in this process; one that fails is reported and the
+// others still run. Returns the first failure's exit code. On several ranks (torchrun, srun) each
+// run's sweep points, or with `data_parallel` each model's batches, are shared out across them.
 int cmd_run(const std::vector<std::string>& names, const RunOptions& options, const World& world, bool data_parallel) {
   std::vector<const ExperimentDef*> defs;
   for (const std::string& name : names) defs.push_back(&find_experiment(name));  // all known before any runs
@@ -313,13 +308,6 @@ ReproduceTally run_across_ranks(const std::vector<const ExperimentDef*>& selecte
   const std::vector<std::vector<const ExperimentDef*>> groups = process_groups(selected);
   const std::string base = "lmlab/" + std::to_string(world.restart) + "/reproduce/";
   auto prefix = [&](const ExperimentDef& def) { return base + "run/" + def.name + "/"; };
-  auto text = [&](const std::string& key) {
-    const std::vector<uint8_t> v = store->get(key);
-    return std::string(v.begin(), v.end());
-  };
-  auto put = [&](const std::string& key, const std::string& value) {
-    store->set(key, std::vector<uint8_t>(value.begin(), value.end()));
-  };
   ReproduceTally mine;
   for (int64_t i; (i = store->add(base + "next", 1) - 1) < static_cast<int64_t>(groups.size());)
     for (const ExperimentDef* def : groups[static_cast<size_t>(i)]) {
@@ -329,16 +317,16 @@ ReproduceTally run_across_ranks(const std::vector<const ExperimentDef*>& selecte
       RunOptions o = options;
       o.share = share.get();
       o.rank = world.rank;
-      o.started = [&](const std::string& dir) { put(prefix(*def) + "dir", "dir:" + dir); };
+      o.started = [&](const std::string& dir) { set_text(*store, prefix(*def) + "dir", "dir:" + dir); };
       const int failed = mine.failed_runs;
       run_one(*def, o, mine);
-      if (mine.failed_runs > failed && !store->check({prefix(*def) + "dir"})) put(prefix(*def) + "dir", "failed");
-      put(prefix(*def) + "done", "1");
+      if (mine.failed_runs > failed && !store->check({prefix(*def) + "dir"})) set_text(*store, prefix(*def) + "dir", "failed");
+      set_text(*store, prefix(*def) + "done", "1");
     }
   for (const auto& group : groups)
     for (const ExperimentDef* def : group) {
       if (store->check({prefix(*def) + "done"})) continue;
-      const std::string dir = text(prefix(*def) + "dir");  // waits until its rank has made it
+      const std::string dir = get_text(*store, prefix(*def) + "dir");  // waits until its rank has made it
       if (dir.rfind("dir:", 0) != 0 || store->check({prefix(*def) + "done"})) continue;
       std::printf("== rank %d: helping with %s\n", world.rank, def->name.c_str());
       std::fflush(stdout);
@@ -384,12 +372,9 @@ int cmd_reproduce(RunOptions options, const std::string& only, std::string out_d
     // A week: rank 0 waits in the store for the others' last experiment.
     const c10::intrusive_ptr<c10d::Store> store = connect_store(world, std::chrono::hours(24 * 7));
     const std::string out_key = "lmlab/" + std::to_string(world.restart) + "/reproduce/out";
-    if (world.rank == 0) {  // every rank writes into rank 0's directory (its default name has a time in it)
-      store->set(out_key, std::vector<uint8_t>(out_dir.begin(), out_dir.end()));
-    } else {
-      const std::vector<uint8_t> dir = store->get(out_key);
-      out_dir.assign(dir.begin(), dir.end());
-    }
+    // Every rank writes into rank 0's directory (its default name has a time in it).
+    if (world.rank == 0) set_text(*store, out_key, out_dir);
+    else out_dir = get_text(*store, out_key);
     options.out_root = out_dir;
     tally = run_across_ranks(selected, options, world, store);
     if (world.rank != 0) {

@@ -69,6 +69,15 @@ c10::intrusive_ptr<c10d::Store> connect_store(const World& world, std::chrono::m
   }
 }
 
+void set_text(c10d::Store& store, const std::string& key, const std::string& text) {
+  store.set(key, std::vector<uint8_t>(text.begin(), text.end()));
+}
+
+std::string get_text(c10d::Store& store, const std::string& key) {
+  const std::vector<uint8_t> bytes = store.get(key);
+  return std::string(bytes.begin(), bytes.end());
+}
+
 namespace {
 
 class StorePointShare : public PointShare {
@@ -79,22 +88,16 @@ class StorePointShare : public PointShare {
   bool claim(const std::string& key) override { return store_->add(prefix_ + "claim/" + key, 1) == 1; }
 
   std::optional<std::string> finished(const std::string& key) override {
-    if (store_->check({prefix_ + "failed/" + key})) {
-      const std::vector<uint8_t> error = store_->get(prefix_ + "failed/" + key);
-      throw DataError("sweep point " + key + " failed on " + std::string(error.begin(), error.end()));
-    }
+    if (store_->check({prefix_ + "failed/" + key}))
+      throw DataError("sweep point " + key + " failed on " + get_text(*store_, prefix_ + "failed/" + key));
     if (!store_->check({prefix_ + "point/" + key})) return std::nullopt;
-    const std::vector<uint8_t> line = store_->get(prefix_ + "point/" + key);
-    return std::string(line.begin(), line.end());
+    return get_text(*store_, prefix_ + "point/" + key);
   }
 
-  void publish(const std::string& key, const std::string& line) override {
-    store_->set(prefix_ + "point/" + key, std::vector<uint8_t>(line.begin(), line.end()));
-  }
+  void publish(const std::string& key, const std::string& line) override { set_text(*store_, prefix_ + "point/" + key, line); }
 
   void publish_failure(const std::string& key, const std::string& error) override {
-    const std::string text = "rank " + std::to_string(rank_) + ": " + error;
-    store_->set(prefix_ + "failed/" + key, std::vector<uint8_t>(text.begin(), text.end()));
+    set_text(*store_, prefix_ + "failed/" + key, "rank " + std::to_string(rank_) + ": " + error);
   }
 
  private:

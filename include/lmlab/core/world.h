@@ -36,6 +36,10 @@ World world_from_env();
 // address when it cannot be reached within `timeout`.
 c10::intrusive_ptr<c10d::Store> connect_store(const World& world, std::chrono::milliseconds timeout);
 
+// A text value in the store; get_text waits until the key is set (up to the store's timeout).
+void set_text(c10d::Store& store, const std::string& key, const std::string& text);
+std::string get_text(c10d::Store& store, const std::string& key);
+
 // The sweep points of one run shared through `store` under keys that start with `prefix` (one
 // prefix per run): a claim is a counter, a finished point its stored line, a failure its message.
 std::unique_ptr<PointShare> store_point_share(c10::intrusive_ptr<c10d::Store> store, std::string prefix, int rank);
