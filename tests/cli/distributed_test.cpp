@@ -202,3 +202,22 @@ TEST_F(Distributed, KilledRankLosesNoPointAndResumeCompletesTheSweep) {
   EXPECT_EQ(lines_of(run / "points.jsonl").size(), 7u) << "the resumed run's points.jsonl holds every point";
   expect_same_results(only_run(dir_ / "one" / kSweep), run);
 }
+
+// --data-parallel trains each model on both ranks, each on its share of every batch: the ViT
+// fine-tuning (pretraining on 1001 images: the last batch of 105 splits 53 / 52) ends with the test
+// accuracies of one process.
+TEST_F(Distributed, DataParallelVitFineTuningMatchesOneProcess) {
+  const std::string args =
+      "run ntk_attention.finetune_vit --quick --seed 2 --threads 1 --set 'methods=[\"full\",\"lora:4\",\"ntk\"]'"
+      " --set pretrain_examples=1001 --set adapt_examples=501 --set test_examples=500 --set pretrain.epochs=1"
+      " --set adapt.epochs=1";
+  Result one = lmlab(args + " --out one");
+  ASSERT_EQ(one.code, 0) << one.output;
+  Result two = torchrun(args + " --data-parallel --out two");
+  ASSERT_EQ(two.code, 0) << two.output;
+  EXPECT_NE(two.output.find("(rank 1: data-parallel)"), std::string::npos) << two.output;
+  const json a = read_json(only_run(dir_ / "one" / "ntk_attention.finetune_vit") / "summary.json");
+  const json b = read_json(only_run(dir_ / "two" / "ntk_attention.finetune_vit") / "summary.json");
+  for (const char* key : {"full.test_accuracy", "lora:4.test_accuracy", "ntk.test_accuracy"})
+    EXPECT_EQ(a["results"][key], b["results"][key]) << key;
+}
