@@ -86,8 +86,8 @@ int report_comparison(const Comparison& c, const std::string& html_path) {
 RunOutcome run_shared(const ExperimentDef& def, RunOptions options, const World& world,
                       const c10::intrusive_ptr<c10d::Store>& store_ptr, bool share_points, const std::string& prefix) {
   c10d::Store& store = *store_ptr;
-  const std::unique_ptr<PointShare> share = store_point_share(store_ptr, prefix, world.rank);
-  if (share_points) options.share = share.get();
+  const std::unique_ptr<PointShare> share = share_points ? store_point_share(store_ptr, prefix, world.rank) : nullptr;
+  options.share = share.get();
   options.rank = world.rank;
   options.helper = world.rank != 0;
   const std::string dir_key = prefix + "dir";
@@ -308,15 +308,19 @@ ReproduceTally run_across_ranks(const std::vector<const ExperimentDef*>& selecte
   const std::vector<std::vector<const ExperimentDef*>> groups = process_groups(selected);
   const std::string base = "lmlab/" + std::to_string(world.restart) + "/reproduce/";
   auto prefix = [&](const ExperimentDef& def) { return base + "run/" + def.name + "/"; };
+  auto shared = [&](PointShare* share) {  // this rank's options for a run whose points `share` shares
+    RunOptions o = options;
+    o.share = share;
+    o.rank = world.rank;
+    return o;
+  };
   ReproduceTally mine;
   for (int64_t i; (i = store->add(base + "next", 1) - 1) < static_cast<int64_t>(groups.size());)
     for (const ExperimentDef* def : groups[static_cast<size_t>(i)]) {
       std::printf("== rank %d: %s\n", world.rank, def->name.c_str());
       std::fflush(stdout);
       const std::unique_ptr<PointShare> share = store_point_share(store, prefix(*def), world.rank);
-      RunOptions o = options;
-      o.share = share.get();
-      o.rank = world.rank;
+      RunOptions o = shared(share.get());
       o.started = [&](const std::string& dir) { set_text(*store, prefix(*def) + "dir", "dir:" + dir); };
       const int failed = mine.failed_runs;
       run_one(*def, o, mine);
@@ -331,9 +335,7 @@ ReproduceTally run_across_ranks(const std::vector<const ExperimentDef*>& selecte
       std::printf("== rank %d: helping with %s\n", world.rank, def->name.c_str());
       std::fflush(stdout);
       const std::unique_ptr<PointShare> share = store_point_share(store, prefix(*def), world.rank);
-      RunOptions o = options;
-      o.share = share.get();
-      o.rank = world.rank;
+      RunOptions o = shared(share.get());
       o.helper = true;
       o.resume_dir = dir.substr(4);
       try {

@@ -180,17 +180,22 @@ Row RunContext::sweep_point(const std::string& key, const std::function<Row()>& 
     }
   }
   StoredPoint point;
-  std::vector<std::string>* const outer = point_metrics_;
-  point_metrics_ = &point.metrics;
-  try {
-    point.row = compute();
-  } catch (const std::exception& e) {
-    point_metrics_ = outer;
-    point_failed_ = true;
-    if (share_ != nullptr) share_->publish_failure(key, e.what());
-    throw;
+  {
+    // The metric rows compute() logs are this point's; an outer point's again afterwards, or on a throw.
+    struct Restore {
+      std::vector<std::string>*& current;
+      std::vector<std::string>* const outer;
+      ~Restore() { current = outer; }
+    } restore{point_metrics_, point_metrics_};
+    point_metrics_ = &point.metrics;
+    try {
+      point.row = compute();
+    } catch (const std::exception& e) {
+      point_failed_ = true;
+      if (share_ != nullptr) share_->publish_failure(key, e.what());
+      throw;
+    }
   }
-  point_metrics_ = outer;
   const std::string line = point_line({key, point.row, point.metrics});
   append_line(path(kPointsFile), line);
   if (share_ != nullptr) share_->publish(key, line);

@@ -177,7 +177,7 @@ class KillMark {
   static void handle(int sig) {
     static const char text[] =
         "killed by a signal (SIGTERM, SIGINT or SIGHUP; torchrun sends SIGTERM to every rank when one fails); "
-        "continue it with lmlab run NAME --resume DIR\n";
+        "a sweep continues with lmlab run NAME --resume DIR\n";
     const int fd = ::open(path_, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       [[maybe_unused]] const ssize_t n = ::write(fd, text, sizeof text - 1);
@@ -326,8 +326,7 @@ RunOutcome run_experiment(const ExperimentDef& def, const RunOptions& options) {
       throw;
     }
   };
-  for (int n = 1;; ++n) {
-    if (n > 1) ctx = pass();
+  for (;; ctx = pass()) {  // `continue` passes again
     try {
       def.body(*ctx);
     } catch (const PointPending& p) {  // another rank computes it: wait, then pass again
