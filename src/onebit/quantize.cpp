@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
+
+#include <ATen/Parallel.h>
 
 #include "lmlab/core/error.h"
 
@@ -25,10 +28,33 @@ struct StraightThrough : torch::autograd::Function<StraightThrough> {
 // sign with sign(0) = +1, as the packed binary format stores it.
 torch::Tensor sign_no_zero(const torch::Tensor& x) { return torch::where(x >= 0, 1.0, -1.0).to(x.dtype()); }
 
-// The per-token step g / 127 (last dimension kept) and the codes clip(round(x / step), -127, 127).
-torch::Tensor int8_step(const torch::Tensor& x) { return x.abs().amax(-1, /*keepdim=*/true).clamp_min(kQuantEps) / 127.0; }
-torch::Tensor int8_round(const torch::Tensor& x, const torch::Tensor& step) {
-  return torch::clamp(torch::round(x / step), -127, 127);
+// Per row of `cols` entries: the step g / 127 = max(max_k |x_k|, eps) / 127 and the codes
+// clip(round(x_k / step), -127, 127), in T's arithmetic: the header's formula as one pass per row
+// instead of eight tensor operations. A NaN entry makes its row's step NaN, as amax would.
+// emit(row, step, code) receives code(k) for the row's entries.
+// Rows are shared out over LibTorch's threads. Rounding to nearest even adds and subtracts
+// 1.5 * 2^(mantissa bits) after the clip (the same value as clipping after rounding, since the
+// bounds are integers), which vectorizes where std::nearbyint is a library call.
+template <typename T, typename Emit>
+void int8_rows(const T* x, int64_t rows, int64_t cols, const Emit& emit) {
+  constexpr T kRound = T(1.5) * T(int64_t{1} << (std::numeric_limits<T>::digits - 1));
+  at::parallel_for(0, rows, std::max<int64_t>(1, 16384 / cols), [&](int64_t first, int64_t last) {
+    for (int64_t r = first; r < last; ++r) {
+      const T* row = x + r * cols;
+      T absmax = 0;
+      bool nan = false;
+      for (int64_t k = 0; k < cols; ++k) {
+        const T a = std::fabs(row[k]);
+        absmax = a > absmax ? a : absmax;
+        nan |= a != a;
+      }
+      const T step = (nan ? std::numeric_limits<T>::quiet_NaN() : std::max(absmax, static_cast<T>(kQuantEps))) / T(127);
+      emit(r, step, [row, step](int64_t k) {
+        const T v = row[k] / step;
+        return (std::clamp(v, T(-127), T(127)) + kRound) - kRound;
+      });
+    }
+  });
 }
 
 void check_weight(const torch::Tensor& w) {
@@ -70,24 +96,15 @@ torch::Tensor quantize_weight(const torch::Tensor& weight, const WeightQuantOpti
 Int8Activations int8_activation_codes(const torch::Tensor& x) {
   LMLAB_CHECK(x.dim() == 2 && x.scalar_type() == torch::kFloat, UsageError,
               "int8 activation codes need a float32 [M, in] tensor, got ", x.sizes(), " ", x.dtype());
-  // One pass per row instead of int8_step and int8_round's eight tensor ops (this sits on the
-  // packed GEMV's critical path); the same float operations in the same order, so the same codes
-  // (tests/onebit/bit_linear_test.cpp compares them with quantize_activations_int8).
   const torch::Tensor in = x.detach().contiguous();
   const int64_t rows = in.size(0), cols = in.size(1);
   Int8Activations a{torch::empty({rows, cols}, torch::kInt8), torch::empty({rows}, torch::kFloat)};
-  const float* xs = in.data_ptr<float>();
   int8_t* codes = a.codes.data_ptr<int8_t>();
   float* steps = a.scale.data_ptr<float>();
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* row = xs + r * cols;
-    float absmax = 0.0f;
-    for (int64_t k = 0; k < cols; ++k) absmax = std::max(absmax, std::fabs(row[k]));
-    const float step = std::max(absmax, static_cast<float>(kQuantEps)) / 127.0f;
+  int8_rows(in.data_ptr<float>(), rows, cols, [&](int64_t r, float step, const auto& code) {
     steps[r] = step;
-    for (int64_t k = 0; k < cols; ++k)
-      codes[r * cols + k] = static_cast<int8_t>(std::clamp(std::nearbyint(row[k] / step), -127.0f, 127.0f));
-  }
+    for (int64_t k = 0; k < cols; ++k) codes[r * cols + k] = static_cast<int8_t>(code(k));
+  });
   return a;
 }
 
@@ -96,8 +113,18 @@ torch::Tensor quantize_activations_int8(const torch::Tensor& x) {
               "int8 activation quantization needs a floating-point tensor with a non-empty last dimension (the "
               "token's features), got ", x.sizes(), " ", x.dtype());
   return StraightThrough::apply(x, [](const torch::Tensor& v) {
-    const torch::Tensor step = int8_step(v);
-    return int8_round(v, step) * step;
+    // float and double in their own arithmetic; half and bfloat16 through float.
+    const bool native = v.scalar_type() == torch::kFloat || v.scalar_type() == torch::kDouble;
+    const torch::Tensor in = (native ? v : v.to(torch::kFloat)).contiguous();
+    torch::Tensor out = torch::empty_like(in);
+    const int64_t cols = in.size(-1), rows = in.numel() / cols;
+    AT_DISPATCH_FLOATING_TYPES(in.scalar_type(), "quantize_activations_int8", [&] {
+      scalar_t* o = out.data_ptr<scalar_t>();
+      int8_rows(in.data_ptr<scalar_t>(), rows, cols, [&](int64_t r, scalar_t step, const auto& code) {
+        for (int64_t k = 0; k < cols; ++k) o[r * cols + k] = code(k) * step;
+      });
+    });
+    return native ? out : out.to(v.scalar_type());
   });
 }
 

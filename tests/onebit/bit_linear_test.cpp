@@ -51,6 +51,42 @@ TEST(Quantize, WeightGradientIsStraightThrough) {
   }
 }
 
+// The header's formula as tensor operations: step = max(amax |x|, eps) / 127 per token, then
+// clip(round(x / step), -127, 127) * step.
+torch::Tensor int8_reference(const torch::Tensor& x) {
+  const torch::Tensor step = x.abs().amax(-1, /*keepdim=*/true).clamp_min(kQuantEps) / 127.0;
+  return torch::clamp(torch::round(x / step), -127, 127) * step;
+}
+
+TEST(Quantize, Int8ActivationsEqualTheFormulaBitForBit) {
+  // Entries at (k + 1/2) steps, where rounding is decided by the last bits, a zero row, and rows
+  // over twelve orders of magnitude, in float and double, as a 3-D batch and a transposed view.
+  torch::Tensor half_steps = (torch::arange(-127, 127) + 0.5).view({1, -1}) * (3.0 / 127.0);
+  half_steps[0][253] = 3.0;
+  const torch::Tensor rows = torch::cat({half_steps, torch::zeros({1, 254}, torch::kDouble),
+                                         torch::randn({300, 254}, torch::kDouble) *
+                                             torch::logspace(-6, 6, 300, 10.0, torch::kDouble).view({300, 1})});
+  for (const auto dtype : {torch::kFloat, torch::kDouble}) {
+    const torch::Tensor x = rows.to(dtype);
+    EXPECT_TRUE(torch::equal(quantize_activations_int8(x), int8_reference(x))) << dtype;
+    const torch::Tensor batch = x.view({2, 151, 254});
+    EXPECT_TRUE(torch::equal(quantize_activations_int8(batch), int8_reference(batch))) << dtype;
+    const torch::Tensor transposed = x.slice(0, 0, 64).t();
+    EXPECT_TRUE(torch::equal(quantize_activations_int8(transposed), int8_reference(transposed))) << dtype;
+  }
+  // Half precision is quantized through float and rounded back.
+  const torch::Tensor h = rows.slice(0, 0, 40).to(torch::kHalf);
+  EXPECT_EQ(quantize_activations_int8(h).scalar_type(), torch::kHalf);
+  EXPECT_TRUE(torch::equal(quantize_activations_int8(h), int8_reference(h.to(torch::kFloat)).to(torch::kHalf)));
+  // A NaN makes its token's whole output NaN, as amax does; other tokens are untouched.
+  torch::Tensor with_nan = rows.slice(0, 2, 5).to(torch::kFloat).clone();
+  with_nan[1][7] = NAN;
+  const torch::Tensor q = quantize_activations_int8(with_nan);
+  EXPECT_TRUE(torch::isnan(q[1]).all().item<bool>());
+  EXPECT_TRUE(torch::equal(q[0], int8_reference(with_nan[0])));
+  EXPECT_TRUE(torch::equal(q[2], int8_reference(with_nan[2])));
+}
+
 TEST(Quantize, Int8ActivationsAreCodesTimesPerTokenScale) {
   const auto x = torch::randn({6, 33}) * torch::arange(1, 7).view({6, 1});
   const Int8Activations a = int8_activation_codes(x);
