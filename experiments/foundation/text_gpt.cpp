@@ -98,6 +98,6 @@ LMLAB_DEFINE_EXPERIMENT(foundation, text_gpt, run,
                         ExperimentInfo("foundation (no paper)",
                                        "tiny byte-level GPT on the fortunes corpus, samples")
                             .section("optim")
-                            .quick_seconds(93))
+                            .quick_seconds(44))
 
 }  // namespace lmlab

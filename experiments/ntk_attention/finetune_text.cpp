@@ -177,6 +177,6 @@ LMLAB_DEFINE_EXPERIMENT(ntk_attention, finetune_text, run,
                         ExperimentInfo("P2 NTK-Attention (arXiv 2406.14036)",
                                        "tiny GPT adapted to new fortunes topics: full, LoRA, P-Tuning v2, NTK-Attention")
                             .sweep()
-                            .quick_seconds(53))
+                            .quick_seconds(35))
 
 }  // namespace lmlab

@@ -153,6 +153,6 @@ LMLAB_DEFINE_EXPERIMENT(ntk_attention, prefix_error, run,
                         ExperimentInfo("P2 NTK-Attention (arXiv 2406.14036)",
                                        "NTK-Attention against exact attention over a prefix of growing length m")
                             .sweep()
-                            .quick_seconds(23))
+                            .quick_seconds(10))
 
 }  // namespace lmlab

@@ -9,6 +9,7 @@
 // learning rate is chosen per (precision, width) from lr_factors x train.lr: one short run per
 // factor to the first D, scored on every selection_every-th training document, held out of all
 // training (binary models may want another lr than their twins; one lr for all would favour one).
+// The chosen factor's short run is the start of its full run, which goes on from it.
 //
 // Fits per precision (lmlab/scaling/power_law.h): Kaplan's L(N) at the largest D, L(D) at the
 // largest N, L(C) on the compute frontier, and Chinchilla's E + A/N^a + B/D^b on all points, with
@@ -20,6 +21,7 @@
 //    (L_1bit - L_fp) / L_fp at the largest D against log N is negative, per 1-bit precision.
 #include <cmath>
 #include <map>
+#include <memory>
 #include <optional>
 
 #include "lmlab/core/error.h"
@@ -41,31 +43,44 @@ namespace {
 
 using namespace onebit;
 
-// Trains one model at learning rate `lr` and returns its loss on `eval` (nats/byte) when it has
-// seen each D of `tokens`.
-Row train_point(RunContext& ctx, const TextBatcher& train, const TextBatcher& eval, const std::string& precision,
-                int64_t width, double lr, const IntList& tokens) {
-  const Config& cfg = ctx.config();
-  const int64_t batch_tokens = cfg.get_int("train.batch") * cfg.get_int("model.context");
-  LMTrainOptions options = lm_train_options(cfg, (tokens.back() + batch_tokens - 1) / batch_tokens,
-                                            derive_seed(ctx.seed(), "optim"));
-  options.cosine = false;
-  options.lr = lr;
-  seed_everything(derive_seed(ctx.seed(), "init-width-" + std::to_string(width)));  // twins share it
-  GPT model(bitnet_gpt_options(cfg, precision, width));
-  LMTrainer trainer(model, options, derive_seed(ctx.seed(), "batches"));
-  Row row = {{"precision", precision}, {"width", width}, {"parameters", model->num_parameters(true)}};
+// One model in training at learning rate `lr` toward `max_tokens`. The schedule is warm-up then
+// constant, so a run stopped at the first D is the start of the full run: the full run goes on from
+// its lr trial instead of repeating it (the same numbers as a run from scratch).
+struct Training {
+  Training(RunContext& ctx, const std::string& precision, int64_t width, double lr, int64_t max_tokens)
+      : model((seed_everything(derive_seed(ctx.seed(), "init-width-" + std::to_string(width))),  // twins share it
+               GPT(bitnet_gpt_options(ctx.config(), precision, width)))),
+        trainer(model, options(ctx, lr, max_tokens), derive_seed(ctx.seed(), "batches")) {}
+
+  static LMTrainOptions options(RunContext& ctx, double lr, int64_t max_tokens) {
+    const Config& cfg = ctx.config();
+    const int64_t batch_tokens = cfg.get_int("train.batch") * cfg.get_int("model.context");
+    LMTrainOptions o = lm_train_options(cfg, (max_tokens + batch_tokens - 1) / batch_tokens, derive_seed(ctx.seed(), "optim"));
+    o.cosine = false;
+    o.lr = lr;
+    return o;
+  }
+
+  GPT model;
+  LMTrainer trainer;
+};
+
+// Trains `t` on until it has seen each D of `tokens` and returns its loss on `eval` (nats/byte) there.
+Row train_point(RunContext& ctx, Training& t, const TextBatcher& train, const TextBatcher& eval,
+                const std::string& precision, int64_t width, const IntList& tokens) {
+  Row row = {{"precision", precision}, {"width", width}, {"parameters", t.model->num_parameters(true)}};
   Progress bar(precision + " width " + std::to_string(width), tokens.back(), ctx.log_sink());
+  bar.advance(t.trainer.tokens_seen());
   for (size_t k = 0; k < tokens.size(); ++k) {
-    while (trainer.tokens_seen() < tokens[k]) {
-      const int64_t before = trainer.tokens_seen();
-      trainer.step(train);
-      bar.advance(trainer.tokens_seen() - before);
+    while (t.trainer.tokens_seen() < tokens[k]) {
+      const int64_t before = t.trainer.tokens_seen();
+      t.trainer.step(train);
+      bar.advance(t.trainer.tokens_seen() - before);
     }
-    const double loss = evaluate_bpb(model, eval, cfg.get_int("eval_batches")) * std::log(2.0);
+    const double loss = evaluate_bpb(t.model, eval, ctx.config().get_int("eval_batches")) * std::log(2.0);
     row.emplace_back("loss_at_" + std::to_string(tokens[k]), loss);
-    row.emplace_back("tokens_at_" + std::to_string(tokens[k]), trainer.tokens_seen());
-    ctx.metric({{"precision", precision}, {"width", width}, {"tokens", trainer.tokens_seen()}, {"val_loss", loss}});
+    row.emplace_back("tokens_at_" + std::to_string(tokens[k]), t.trainer.tokens_seen());
+    ctx.metric({{"precision", precision}, {"width", width}, {"tokens", t.trainer.tokens_seen()}, {"val_loss", loss}});
   }
   bar.finish();
   return row;
@@ -155,15 +170,22 @@ void run(RunContext& ctx) {
     FloatList lrs;
     for (int64_t width : widths) {
       const std::string key = "precision=" + precision + ",width=" + std::to_string(width);
-      const auto trial = [&](double lr) {  // a short run, scored on the held-out documents
-        Row row = train_point(ctx, train, *selection, precision, width, lr, {tokens.front()});
+      std::map<double, std::unique_ptr<Training>> trials;  // by lr, those computed in this process
+      const auto trial = [&](double lr) {  // the full run's start, scored on the held-out documents
+        auto t = std::make_unique<Training>(ctx, precision, width, lr, tokens.back());
+        Row row = train_point(ctx, *t, train, *selection, precision, width, {tokens.front()});
         row.emplace_back("selection_loss", row_number(row, "loss_at_" + std::to_string(tokens.front())));
+        trials[lr] = std::move(t);
         return row;
       };
       const double base_lr = cfg.get_float("train.lr");
       lrs.push_back(selection ? row_number(choose_learning_rate(ctx, key + ",select", lr_factors, base_lr, trial), "lr")
                               : lr_factors.front() * base_lr);
-      const Row row = ctx.sweep_point(key, [&] { return train_point(ctx, train, val, precision, width, lrs.back(), tokens); });
+      const Row row = ctx.sweep_point(key, [&] {
+        auto& started = trials[lrs.back()];  // none when the trial was reused from disk or another rank
+        if (!started) started = std::make_unique<Training>(ctx, precision, width, lrs.back(), tokens.back());
+        return train_point(ctx, *started, train, val, precision, width, tokens);
+      });
       const double n = row_number(row, "parameters");
       if (precision == "fp") n_of_width.push_back(n);
       for (int64_t d : tokens) {
@@ -221,6 +243,6 @@ LMLAB_DEFINE_EXPERIMENT(onebit, scaling_law, run,
                                        "binary and ternary tiny GPTs and their twins: power laws in N, D, C")
                             .sweep()
                             .section("optim")
-                            .quick_seconds(102))
+                            .quick_seconds(62))
 
 }  // namespace lmlab

@@ -145,6 +145,6 @@ LMLAB_DEFINE_EXPERIMENT(optim, accelerating, run,
                                        "Reject and Random Vector Accelerating over SGD, momentum, AdaGrad, Adam on "
                                        "convex tasks, an MLP and a tiny GPT")
                             .sweep()
-                            .quick_seconds(88))
+                            .quick_seconds(11))
 
 }  // namespace lmlab

@@ -134,6 +134,6 @@ LMLAB_DEFINE_EXPERIMENT(optim, rdbd, run,
                                        "delta-bar-delta, RDBD, hypergradient and fixed lr over SGD and Adam: noisy and "
                                        "full-batch least squares, an MLP, a tiny GPT")
                             .sweep()
-                            .quick_seconds(23))
+                            .quick_seconds(3))
 
 }  // namespace lmlab
