@@ -24,7 +24,7 @@ ExperimentDef define_experiment(const std::string& name, std::function<void(RunC
     defaults += text;
   }
   return {name, info.paper(), paper_title(info.paper()), info.description(), defaults, info.is_sweep(),
-          info.quick_seconds(), std::move(body)};
+          info.quick_seconds(), std::move(body), info.reused().empty() ? config : info.reused()};
 }
 
 const std::vector<ExperimentDef>& all_experiments() {

@@ -26,6 +26,10 @@ class ExperimentInfo {
   // The wall time of --quick on one thread, in seconds, as measured (docs/foundation.md): `lmlab
   // reproduce` starts the longest first, so that no long run is left for the end.
   ExperimentInfo& quick_seconds(double s) { quick_seconds_ = s; return *this; }
+  // Reuses work of experiment "area.name" (a model it caches): `lmlab reproduce` runs both in one
+  // process, that one first, so the work is done once. Experiments of one config (config_of) are
+  // grouped so without this.
+  ExperimentInfo& reuses(std::string name) { reuses_ = std::move(name); return *this; }
 
   const std::string& paper() const { return paper_; }
   const std::string& description() const { return description_; }
@@ -33,9 +37,10 @@ class ExperimentInfo {
   const std::string& config_name() const { return config_of_; }
   const std::vector<std::string>& sections() const { return sections_; }
   double quick_seconds() const { return quick_seconds_; }
+  const std::string& reused() const { return reuses_; }
 
  private:
-  std::string paper_, description_, config_of_;
+  std::string paper_, description_, config_of_, reuses_;
   std::vector<std::string> sections_;
   bool sweep_ = false;
   double quick_seconds_ = 0;

@@ -198,15 +198,16 @@ Job reproduce_job(const std::vector<const ExperimentDef*>& group, const RunOptio
   return {argv, options.out_root + "/logs/" + group.front()->name + ".txt"};
 }
 
-// The experiments grouped by their default config, the longest group first (by quick_seconds).
-// Experiments with the same defaults may reuse work done earlier in their process (the two 1-bit
-// twin experiments train the same nets), so each group runs in one process. Starting the longest
-// first keeps a long run from starting last while the other cores idle.
+// The experiments grouped by ExperimentDef::process_group, the longest group first (by
+// quick_seconds). An experiment may reuse work done earlier in its process (the two 1-bit twin
+// experiments train the same nets; icl.reweighting reuses icl.linear_regression's learner), so each
+// group runs in one process. Starting the longest first keeps a long run from starting last while
+// the other cores idle.
 std::vector<std::vector<const ExperimentDef*>> process_groups(const std::vector<const ExperimentDef*>& selected) {
   std::vector<std::vector<const ExperimentDef*>> groups;
   for (const ExperimentDef* def : selected) {
     auto same = std::find_if(groups.begin(), groups.end(),
-                             [&](const auto& g) { return g.front()->default_config == def->default_config; });
+                             [&](const auto& g) { return !def->process_group.empty() && g.front()->process_group == def->process_group; });
     if (same == groups.end()) groups.push_back({def});
     else same->push_back(def);
   }
@@ -492,7 +493,7 @@ int main(int argc, char** argv) {
   bool full = false;
   std::string only, rep_out;
   CLI::App* reproduce = app.add_subcommand("reproduce", "Run every experiment's claims and write report.html");
-  auto* quick_flag = reproduce->add_flag("--quick", "Quick settings, about 5 minutes on 2 cores (default)");
+  auto* quick_flag = reproduce->add_flag("--quick", "Quick settings, about 3 minutes on 2 cores (default)");
   reproduce->add_flag("--full", full, "Paper-scale settings")->excludes(quick_flag);
   reproduce->add_option("--only", only, "Only experiments whose name matches this glob, or one of these comma-separated globs, e.g. 'foundation.*,onebit.*'");
   reproduce->add_option("--seed", rep_seed, "Random seed")->capture_default_str();

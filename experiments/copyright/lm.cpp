@@ -235,6 +235,6 @@ LMLAB_DEFINE_EXPERIMENT(copyright, lm, run,
                         ExperimentInfo("P10 copyright protection (arXiv 2308.12247)",
                                        "tiny GPT on fortunes with copyrighted documents: tau_CE, perplexity, extraction")
                             .sweep()
-                            .quick_seconds(37))
+                            .quick_seconds(26))
 
 }  // namespace lmlab

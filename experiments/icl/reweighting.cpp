@@ -228,6 +228,7 @@ LMLAB_DEFINE_EXPERIMENT(icl, reweighting, run,
                         ExperimentInfo("P9 RICL/LARICL (arXiv 2310.03331)",
                                        "plain ICL, RICL, LARICL, fine-tuning and prefix tuning on biased prompts")
                             .sweep()
-                            .quick_seconds(19))
+                            .quick_seconds(19)
+                            .reuses("icl.linear_regression"))
 
 }  // namespace lmlab

@@ -237,6 +237,22 @@ TEST_F(Cli, ReproduceInParallelMatchesOneProcess) {
   EXPECT_TRUE(fs::exists(only_run(dir_ / "fail" / "foundation.fmnist_mlp") / "FAILED"));
 }
 
+// icl.reweighting reuses the learner icl.linear_regression trains: `reproduce --jobs 2` runs them
+// one after the other in one process, so the learner is trained once (a memory limit ends both
+// before any work).
+TEST_F(Cli, ReproduceRunsAnExperimentInTheProcessWhoseWorkItReuses) {
+  Result r = lmlab("reproduce --only 'icl.*' --jobs 2 --threads 1 --max-memory 1K --out g");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("== [1/2] icl.linear_regression started\n== [2/2] icl.reweighting started"), std::string::npos)
+      << r.output;
+  std::vector<std::string> logs;
+  for (const auto& e : fs::directory_iterator(dir_ / "g" / "logs")) logs.push_back(e.path().filename().string());
+  EXPECT_EQ(logs, std::vector<std::string>{"icl.linear_regression.txt"});
+  std::ifstream in(dir_ / "g" / "logs" / "icl.linear_regression.txt");
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_LT(log.find("lmlab run icl.linear_regression"), log.find("lmlab run icl.reweighting")) << log;
+}
+
 // `reproduce` on two ranks started by torchrun (real processes, loopback): the experiments are
 // shared out through the store and land in rank 0's directory with the same claims and values as
 // one process with the same seed and thread count; `run` refuses a world of several ranks.

@@ -20,6 +20,9 @@ struct ExperimentDef {
   bool sweep = false;          // made of sweep points, so --resume applies
   double quick_seconds = 0;    // --quick's one-thread wall time, measured: the order of `reproduce --jobs`
   std::function<void(RunContext&)> body;
+  // `lmlab reproduce` runs the experiments of one group in one process, in the list's order, so
+  // that each may reuse the others' work (the same trained nets, a cached model); "" = its own.
+  std::string process_group;
 };
 
 struct RunOptions {
