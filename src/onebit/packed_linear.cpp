@@ -9,6 +9,7 @@
 #include <string>
 
 #include "lmlab/core/error.h"
+#include "lmlab/kernels/flash_attention.h"
 #include "lmlab/kernels/onebit.h"
 #include "lmlab/models/weights.h"
 
@@ -112,7 +113,8 @@ torch::Tensor PackedLinearImpl::forward(const torch::Tensor& x) {
               "torch::NoGradGuard, or call onebit::unpack_model before training");
   torch::Tensor h = x.reshape({-1, in}).contiguous();
   if (options_.input_norm()) h = torch::layer_norm(h, {in});
-  LMLAB_CHECK(torch::isfinite(h).all().item<bool>(), UsageError, "PackedLinear(", in, " -> ", out,
+  LMLAB_CHECK(kernels::flash_attention_kernels().all_finite(h.data_ptr<float>(), h.numel()), UsageError,
+              "PackedLinear(", in, " -> ", out,
               ") got NaN or Inf in its input of shape ", x.sizes(), "; check the layer before it");
   const int64_t rows = h.size(0);
   const kernels::OneBitKernels& k = kernels::onebit_kernels();
@@ -134,7 +136,20 @@ torch::Tensor PackedLinearImpl::forward(const torch::Tensor& x) {
     int32_t* acc_ptr = acc.data_ptr<int32_t>();
     for_row_chunks(kernels::lut_blocks(out), row_bytes * kernels::kLutBlockRows,
                    [&](int64_t begin, int64_t end) { lut.gemm_i8(w, t, acc_ptr, begin, end); });
-    y = acc.to(torch::kFloat).mul_(a.scale.unsqueeze(1) * scale);
+    // y = float(acc) * (step_r * scale) + bias in one pass: the float operations of
+    // acc.to(float) * (a.scale[:, None] * scale) + bias, in their order, without their passes.
+    y = torch::empty({rows, out}, torch::kFloat);
+    float* ys = y.data_ptr<float>();
+    const float* steps = a.scale.data_ptr<float>();
+    const float* b = bias_.defined() ? bias_.data_ptr<float>() : nullptr;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float row_scale = steps[r] * static_cast<float>(scale);
+      const int32_t* in_row = acc_ptr + r * out;
+      float* out_row = ys + r * out;
+      for (int64_t j = 0; j < out; ++j) out_row[j] = static_cast<float>(in_row[j]) * row_scale;
+      if (b)
+        for (int64_t j = 0; j < out; ++j) out_row[j] += b[j];
+    }
   } else {
     y = torch::empty({rows, out}, torch::kFloat);
     const float* xs = h.data_ptr<float>();
@@ -144,8 +159,8 @@ torch::Tensor PackedLinearImpl::forward(const torch::Tensor& x) {
       else k.ternary_gemm_f32(ternary_view(words_, out, in), xs, rows, ys, begin, end);
     });
     y.mul_(scale);
+    if (bias_.defined()) y.add_(bias_);
   }
-  if (bias_.defined()) y.add_(bias_);
   std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
   shape.back() = out;
   return y.reshape(shape);
