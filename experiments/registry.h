@@ -27,8 +27,8 @@ class ExperimentInfo {
   // reproduce` starts the longest first, so that no long run is left for the end.
   ExperimentInfo& quick_seconds(double s) { quick_seconds_ = s; return *this; }
   // Reuses work of experiment "area.name" (a model it caches): `lmlab reproduce` runs both in one
-  // process, that one first, so the work is done once. Experiments of one config (config_of) are
-  // grouped so without this.
+  // process, that one first, so the work is done once. Experiments that share a config
+  // (config_of) share a process without this.
   ExperimentInfo& reuses(std::string name) { reuses_ = std::move(name); return *this; }
 
   const std::string& paper() const { return paper_; }
