@@ -30,11 +30,11 @@ torch::Tensor sign_no_zero(const torch::Tensor& x) { return torch::where(x >= 0,
 
 // Per row of `cols` entries: the step g / 127 = max(max_k |x_k|, eps) / 127 and the codes
 // clip(round(x_k / step), -127, 127), in T's arithmetic: the header's formula as one pass per row
-// instead of eight tensor operations. A NaN entry makes its row's step NaN, as amax would.
-// emit(row, step, code) receives code(k) for the row's entries.
-// Rows are shared out over LibTorch's threads. Rounding to nearest even adds and subtracts
+// instead of eight tensor operations; emit(row, step, code) receives code(k) for the row's entries.
+// A NaN entry makes its row's step NaN, as amax would. Rounding to nearest even adds and subtracts
 // 1.5 * 2^(mantissa bits) after the clip (the same value as clipping after rounding, since the
-// bounds are integers), which vectorizes where std::nearbyint is a library call.
+// bounds are integers), which vectorizes where std::nearbyint is a library call. Rows are shared
+// out over LibTorch's threads.
 template <typename T, typename Emit>
 void int8_rows(const T* x, int64_t rows, int64_t cols, const Emit& emit) {
   constexpr T kRound = T(1.5) * T(int64_t{1} << (std::numeric_limits<T>::digits - 1));

@@ -126,15 +126,9 @@ DPStepStats DPSGD::step(const torch::Tensor& losses) {
       summed.push_back(it == sums.end() ? torch::zeros_like(p) : it->second);
     }
     if (group_) {  // the global clipped sum and statistics, in one allreduce each
-      std::vector<torch::Tensor> parts;
-      for (const auto& t : summed) parts.push_back(t.reshape(-1));
-      torch::Tensor flat = torch::cat(parts);
+      torch::Tensor flat = at::flatten_dense_tensors(summed);
       group_->allreduce_sum(flat);
-      int64_t at = 0;
-      for (auto& t : summed) {
-        t = flat.slice(0, at, at + t.numel()).view_as(t);
-        at += t.numel();
-      }
+      summed = at::unflatten_dense_tensors(flat, summed);
       torch::Tensor counts = torch::tensor({static_cast<double>(stats.batch), stats.mean_norm * stats.batch,
                                             stats.clipped_fraction * stats.batch}, torch::kDouble);
       group_->allreduce_sum(counts);
